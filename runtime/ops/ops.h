@@ -1,0 +1,193 @@
+/* Op layer: tensors on the device and one function per compute op. Each op checks shapes,
+ * fills its push constants, picks a pipeline and records a dispatch into the context's command
+ * list; barriers come from the declared reads and writes. Ops know nothing about Qwen.
+ *
+ * Conventions
+ * - Shapes use GGML order: ne[0] is the contiguous (innermost) dimension. A "row" is ne[0]
+ *   elements; a tensor has ne[1]*ne[2]*ne[3] rows.
+ * - Rows may be strided (row_stride elements apart) so that q, k and v can be read in place from
+ *   a fused QKV activation. Ops that accept strided rows say so; the rest return
+ *   SILKIE_ERR_UNSUPPORTED for them.
+ * - Activations are f32 unless stated. Weights may be f32/f16/bf16/q8_0/q4_0.
+ * - Tensors larger than one storage-buffer binding are split by rows into parts (see
+ *   silkie_tensor_part); matmul and get_rows accept split weights, other ops do not.
+ * - Per-step values (positions, cache lengths) are read from small I32 "step" tensors so that a
+ *   recorded command list can be replayed with new values.
+ */
+#ifndef SILKIE_OPS_H
+#define SILKIE_OPS_H
+
+#include "vk/vk.h"
+
+#define SILKIE_TENSOR_MAX_PARTS 32
+
+typedef struct silkie_tensor_part {
+    silkie_vk_buffer *buf;
+    uint64_t offset; /* bytes */
+} silkie_tensor_part;
+
+typedef struct silkie_tensor {
+    silkie_dtype dtype;
+    uint32_t ne[4];
+    uint32_t row_stride; /* elements from one row to the next; 0 = ne[0] (contiguous) */
+    silkie_vk_buffer *buf;
+    uint64_t offset;     /* bytes into buf of element 0 */
+    /* Split storage: n_parts > 1 means rows [i*part_rows, (i+1)*part_rows) live at parts[i];
+     * buf/offset are then unused. parts is borrowed from whoever made the tensor. */
+    uint32_t n_parts;
+    uint32_t part_rows;
+    const silkie_tensor_part *parts;
+} silkie_tensor;
+
+/* Helpers (tensor.c). */
+uint64_t silkie_tensor_rows(const silkie_tensor *t);
+uint64_t silkie_tensor_nelements(const silkie_tensor *t);
+uint64_t silkie_tensor_row_bytes(const silkie_tensor *t); /* bytes of ne[0] elements */
+uint64_t silkie_tensor_nbytes(const silkie_tensor *t);    /* contiguous size of all rows */
+int silkie_tensor_same_shape(const silkie_tensor *a, const silkie_tensor *b);
+int silkie_tensor_is_contiguous(const silkie_tensor *t);
+/* A 2-D view [n_rows, n_cols] (GGML ne = {n_cols, n_rows}) of single-buffer storage. */
+silkie_tensor silkie_tensor_2d(silkie_vk_buffer *buf, uint64_t offset, silkie_dtype dt,
+                               uint32_t n_cols, uint32_t n_rows);
+/* View of columns [col0, col0+n_cols) of every row of a 2-D tensor (sets row_stride). */
+silkie_tensor silkie_tensor_cols(const silkie_tensor *t, uint32_t col0, uint32_t n_cols);
+/* View of rows [row0, row0+n_rows) (single-buffer tensors). */
+silkie_tensor silkie_tensor_rows_view(const silkie_tensor *t, uint32_t row0, uint32_t n_rows);
+/* Binding covering the tensor's bytes (single-buffer tensors). */
+silkie_vk_binding silkie_tensor_binding(const silkie_tensor *t, silkie_vk_access access);
+
+/* Allocates a contiguous tensor in one buffer of `pool` (rows split into parts when it exceeds
+ * the binding range; the part table is owned by the returned object). */
+typedef struct silkie_owned_tensor {
+    silkie_tensor t;
+    silkie_vk_buffer *bufs[SILKIE_TENSOR_MAX_PARTS];
+    silkie_tensor_part parts[SILKIE_TENSOR_MAX_PARTS];
+} silkie_owned_tensor;
+silkie_status silkie_tensor_alloc(silkie_vk_device *d, silkie_vk_pool pool, silkie_dtype dt,
+                                  const uint32_t ne[4], silkie_owned_tensor *out);
+void silkie_tensor_free(silkie_owned_tensor *t);
+/* Host <-> device for whole tensors (handles parts and row strides = 0 only). */
+silkie_status silkie_tensor_upload(silkie_owned_tensor *t, const void *data, uint64_t nbytes);
+silkie_status silkie_tensor_download(const silkie_tensor *t, void *data, uint64_t nbytes);
+
+typedef struct silkie_op_ctx {
+    silkie_vk_device *dev;
+    silkie_vk_cmd *cmd;
+} silkie_op_ctx;
+
+/* ---- matmul family (matmul.c; shaders matmul*, gemv*) -------------------------------------- */
+typedef struct silkie_matmul_opts {
+    uint32_t trans_a;    /* 0: a is [M rows, K]; 1: a is stored [K rows, M] (a^T, f32 only) */
+    uint32_t w_kn;       /* 0: w is [N rows, K] (Linear); 1: w is stored [K rows, N] (x @ W) */
+    uint32_t accumulate; /* 1: y += result (gradient accumulation, fused residual add) */
+    float alpha;         /* result scale; 0 means 1 */
+} silkie_matmul_opts;
+/* y[m][n] = alpha * sum_k A[m][k] * W[n][k] + bias[n] (+ y[m][n] if accumulate).
+ * a: f32 (strided rows ok). w: f32/f16/bf16, or q8_0/q4_0 (Linear layout only; K % 32 == 0),
+ * may be split by rows. bias: f32 [N] or NULL. y: f32 [M, N], contiguous. opts may be NULL.
+ * Picks GEMV for small M and tiled GEMM (or cooperative matrix) otherwise. */
+silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *w,
+                               const silkie_tensor *bias, silkie_tensor *y,
+                               const silkie_matmul_opts *opts);
+
+/* ---- get_rows: embedding lookup (get_rows.c) ----------------------------------------------- */
+/* y[t] = table[ids[t]] as f32. table: any weight dtype, [V rows, D], may be split.
+ * ids: I32 [T]. y: f32 [T, D]. Ids outside [0, V) give zero rows. */
+silkie_status silkie_op_get_rows(silkie_op_ctx *c, const silkie_tensor *table,
+                                 const silkie_tensor *ids, silkie_tensor *y);
+
+/* ---- normalisation (rms_norm.c, layer_norm.c) ---------------------------------------------- */
+/* y = x / sqrt(mean(x^2) + eps) * w; w f32 [ne0] or NULL. x may be strided; y contiguous. */
+silkie_status silkie_op_rms_norm(silkie_op_ctx *c, const silkie_tensor *x, const silkie_tensor *w,
+                                 silkie_tensor *y, float eps);
+/* y = (x - mean) / sqrt(var + eps) * w + b (biased variance); w, b f32 [ne0] or NULL. */
+silkie_status silkie_op_layer_norm(silkie_op_ctx *c, const silkie_tensor *x,
+                                   const silkie_tensor *w, const silkie_tensor *b,
+                                   silkie_tensor *y, float eps);
+
+/* ---- softmax over rows (softmax.c) --------------------------------------------------------- */
+/* y = softmax(x * scale) per row; x, y f32, same shape; y may equal x. */
+silkie_status silkie_op_softmax(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *y,
+                                float scale);
+
+/* ---- rotary embedding, Qwen rotate-half form (rope.c) -------------------------------------- */
+typedef struct silkie_rope_params {
+    uint32_t head_dim;   /* rotated over the whole head; must be even */
+    float freq_base;     /* theta_i = pos * freq_base^(-2i/head_dim) */
+    uint32_t logn_base;  /* >0: multiply rows at pos >= logn_base by ln(pos+1)/ln(logn_base) */
+    uint32_t inverse;    /* 1: rotate by -theta (backward) */
+} silkie_rope_params;
+/* x, y: f32 [T rows, n_heads*head_dim] (x may be strided, y may alias x); pos: I32 [T]. */
+silkie_status silkie_op_rope(silkie_op_ctx *c, const silkie_tensor *x, const silkie_tensor *pos,
+                             silkie_tensor *y, const silkie_rope_params *p);
+
+/* ---- activations (gelu.c, swiglu.c) -------------------------------------------------------- */
+/* y = 0.5 x (1 + erf(x / sqrt 2)); x, y f32 same shape (y may alias x). */
+silkie_status silkie_op_gelu(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *y);
+/* y = a * silu(b) = a * b / (1 + exp(-b)); a, b f32 same shape (strided ok), y contiguous. */
+silkie_status silkie_op_swiglu(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *b,
+                               silkie_tensor *y);
+
+/* ---- element-wise binary and scale (binary.c) ---------------------------------------------- */
+/* y = a + b, a * b; b is the same shape as a or one row broadcast over a's rows. y may alias a. */
+silkie_status silkie_op_add(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *b,
+                            silkie_tensor *y);
+silkie_status silkie_op_mul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *b,
+                            silkie_tensor *y);
+/* y = x * s + bias. */
+silkie_status silkie_op_scale(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *y, float s,
+                              float bias);
+
+/* ---- conversion and row copies (convert.c) ------------------------------------------------- */
+/* y = x converted between f32, f16 and bf16 (same shape; x may be strided). */
+silkie_status silkie_op_convert(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *y);
+/* dst rows [row0 + step[0] + i] = src rows i, converted; step: I32 tensor or NULL (KV-cache
+ * append with a position that changes on replay). */
+silkie_status silkie_op_set_rows(silkie_op_ctx *c, const silkie_tensor *src, silkie_tensor *dst,
+                                 const silkie_tensor *step, uint32_t row0);
+
+/* ---- vision helpers (patchify.c, interp_bicubic.c) ----------------------------------------- */
+/* img: f32 [3 planes, H, W] (CHW); y: f32 [n_patches = (H/p)*(W/p), 3*p*p] ordered
+ * (channel, ky, kx) per patch, patches row-major. patch_embed = patchify + matmul. */
+silkie_status silkie_op_patchify(silkie_op_ctx *c, const silkie_tensor *img, silkie_tensor *y,
+                                 uint32_t patch);
+/* PyTorch bicubic (A = -0.75, align_corners false, clamped taps) resize of a grid table:
+ * x: f32 [gh*gw rows, D]; y: f32 [oh*ow rows, D]. */
+silkie_status silkie_op_interp_bicubic(silkie_op_ctx *c, const silkie_tensor *x, uint32_t gh,
+                                       uint32_t gw, silkie_tensor *y, uint32_t oh, uint32_t ow);
+
+/* ---- attention, flash style (attention.c) -------------------------------------------------- */
+typedef struct silkie_attention_params {
+    uint32_t n_heads;
+    uint32_t head_dim;
+    float scale;        /* applied to q.k */
+    uint32_t causal;    /* 1: query i (absolute position q_pos0 + i) sees keys 0..q_pos0+i */
+    uint32_t q_pos0;    /* static position of query 0 (used when step == NULL) */
+    uint32_t n_kv;      /* static key count (used when step == NULL) */
+} silkie_attention_params;
+/* y = softmax(scale * q k^T [+ causal mask]) v, per head, with an online softmax (no score
+ * matrix in memory). q: f32 [Tq rows, n_heads*head_dim]; k, v: f32 or f16 [>= n_kv rows,
+ * n_heads*head_dim] (KV caches); all may be strided. y: f32 [Tq, n_heads*head_dim].
+ * step: I32 [2] = {q_pos0, n_kv} read on the device (replay), or NULL for the static values.
+ * lse: f32 [n_heads, Tq] log-sum-exp per query row for the backward pass, or NULL. */
+silkie_status silkie_op_attention(silkie_op_ctx *c, const silkie_tensor *q, const silkie_tensor *k,
+                                  const silkie_tensor *v, silkie_tensor *y,
+                                  const silkie_tensor *step, silkie_tensor *lse,
+                                  const silkie_attention_params *p);
+
+/* ---- sampling helpers (argmax.c, topk.c) --------------------------------------------------- */
+/* y[r] = index of the largest value of row r (lowest index on ties); x f32, y I32 [rows]. */
+silkie_status silkie_op_argmax(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *y);
+/* Largest k values of the single row x (k <= 256), sorted descending (ties: lower index first). */
+silkie_status silkie_op_topk(silkie_op_ctx *c, const silkie_tensor *x, uint32_t k,
+                             silkie_tensor *values, silkie_tensor *indices);
+
+/* ---- reference points for the benchmark (bench_ops.c) -------------------------------------- */
+/* y = x (u32 words): peak copy bandwidth. */
+silkie_status silkie_op_copy(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *y);
+/* n_groups workgroups each doing `iters` dependent FMA chains; writes one value per invocation to
+ * y so nothing is optimised away: peak arithmetic rate. */
+silkie_status silkie_op_fma_peak(silkie_op_ctx *c, silkie_tensor *y, uint32_t n_groups,
+                                 uint32_t iters);
+
+#endif /* SILKIE_OPS_H */

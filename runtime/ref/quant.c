@@ -1,0 +1,2 @@
+/* Row conversion between f32 and the storage types, in GGML's block layouts. */
+#include "ref.h"
