@@ -70,6 +70,15 @@ void silkie_tensor_free(silkie_owned_tensor *t);
 silkie_status silkie_tensor_upload(silkie_owned_tensor *t, const void *data, uint64_t nbytes);
 silkie_status silkie_tensor_download(const silkie_tensor *t, void *data, uint64_t nbytes);
 
+/* Row ranges of possibly split tensors (tensor_rows.c). row_location gives the buffer, byte
+ * offset and rows left in that part; write/read copy n contiguous rows from/to host memory. */
+silkie_vk_buffer *silkie_tensor_row_location(const silkie_tensor *t, uint64_t row, uint64_t *off,
+                                             uint64_t *rows_left);
+silkie_status silkie_tensor_write_rows(const silkie_tensor *t, uint64_t row0, uint64_t n,
+                                       const void *src);
+silkie_status silkie_tensor_read_rows(const silkie_tensor *t, uint64_t row0, uint64_t n,
+                                      void *dst);
+
 typedef struct silkie_op_ctx {
     silkie_vk_device *dev;
     silkie_vk_cmd *cmd;
@@ -89,6 +98,12 @@ typedef struct silkie_matmul_opts {
 silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *w,
                                const silkie_tensor *bias, silkie_tensor *y,
                                const silkie_matmul_opts *opts);
+/* Binds [offset, offset + bytes) of buf starting at the nearest allowed binding offset below
+ * `offset`; *elem_off receives the distance in elem_bytes units (what shaders add to their
+ * indices). Shared by the ops whose tensors may start at any element (views, parts). */
+silkie_status silkie_op_bind(const silkie_op_ctx *c, silkie_vk_buffer *buf, uint64_t offset,
+                             uint64_t bytes, uint32_t elem_bytes, silkie_vk_access access,
+                             silkie_vk_binding *b, uint32_t *elem_off);
 
 /* ---- get_rows: embedding lookup (get_rows.c) ----------------------------------------------- */
 /* y[t] = table[ids[t]] as f32. table: any weight dtype, [V rows, D], may be split.
@@ -137,6 +152,11 @@ silkie_status silkie_op_mul(silkie_op_ctx *c, const silkie_tensor *a, const silk
 /* y = x * s + bias. */
 silkie_status silkie_op_scale(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *y, float s,
                               float bias);
+/* Binds all rows of a single-buffer tensor (row_stride honoured) through silkie_op_bind;
+ * `op` names the caller in messages. Split tensors give SILKIE_ERR_UNSUPPORTED. */
+silkie_status silkie_op_bind_rows(const silkie_op_ctx *c, const silkie_tensor *t,
+                                  silkie_vk_access access, const char *op, silkie_vk_binding *b,
+                                  uint32_t *elem_off);
 
 /* ---- conversion and row copies (convert.c) ------------------------------------------------- */
 /* y = x converted between f32, f16 and bf16 (same shape; x may be strided). */

@@ -1,1 +1,1 @@
-list(APPEND SILKIE_REF_SOURCES quant.c)
+list(APPEND SILKIE_REF_SOURCES quant.c matmul.c get_rows.c)

@@ -28,6 +28,12 @@ typedef struct silkie_vk_device_params {
     const char *pipeline_cache_path;
     /* 1: never use cooperative-matrix / int-dot paths (testing fallbacks). */
     uint32_t disable_fast_paths;
+    /* Test hook: > 0 caps caps.max_storage_buffer_range at this many bytes so that tensor
+     * splitting can be exercised with tiny tensors. 0 = the device limit. */
+    uint64_t max_binding_bytes;
+    /* Test hook: 1 treats the device as not unified, so WEIGHTS/ACTIVATIONS buffers are not
+     * mapped and host transfers go through the staging buffer (the discrete-GPU path). */
+    uint32_t force_staging;
 } silkie_vk_device_params;
 
 void silkie_vk_device_params_init(silkie_vk_device_params *p);
@@ -89,10 +95,11 @@ silkie_status silkie_vk_buffer_write(silkie_vk_buffer *b, uint64_t offset, const
                                      uint64_t size);
 silkie_status silkie_vk_buffer_read(silkie_vk_buffer *b, uint64_t offset, void *dst,
                                     uint64_t size);
+/* Repeats the 32-bit value; offset and size must be multiples of 4 (as for vkCmdFillBuffer). */
 silkie_status silkie_vk_buffer_fill(silkie_vk_buffer *b, uint64_t offset, uint64_t size,
                                     uint32_t value);
 
-/* Shaders compiled at build time (shaders/*.comp); ids are generated: SILKIE_SHADER_<NAME>. */
+/* Shaders compiled at build time (shaders/NAME.comp); ids are generated: SILKIE_SHADER_<NAME>. */
 #include "silkie_shaders.h"
 
 /* One bound range. range == 0 means "to the end of the buffer". */
@@ -146,6 +153,9 @@ silkie_status silkie_vk_cmd_submit_wait(silkie_vk_cmd *c);
 silkie_status silkie_vk_cmd_submit(silkie_vk_cmd *c);
 silkie_status silkie_vk_cmd_wait(silkie_vk_cmd *c);
 uint32_t silkie_vk_cmd_n_dispatches(const silkie_vk_cmd *c);
+/* Barriers derived from declared accesses (or forced) since begin; the ones begin and end
+ * always record are not counted. For tests and tuning. */
+uint32_t silkie_vk_cmd_n_barriers(const silkie_vk_cmd *c);
 
 /* Profiling: per-label totals accumulated over submissions when profiling is on. */
 typedef struct silkie_vk_profile_row {

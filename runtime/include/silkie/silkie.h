@@ -119,6 +119,166 @@ typedef struct silkie_allocator {
 } silkie_allocator;
 SILKIE_API silkie_status silkie_set_allocator(const silkie_allocator *a);
 
+/* ============================================================================================
+ * Models and sessions
+ *
+ *     silkie_model *m; silkie_session *s;
+ *     if (silkie_model_load("Qwen-VL-Chat", NULL, &m) != SILKIE_OK) die(silkie_last_error());
+ *     silkie_session_create(m, NULL, &s);
+ *     silkie_session_add_image_file(s, "photo.jpg");
+ *     silkie_ask_params ap; silkie_ask_params_init(&ap);
+ *     ap.on_text = print_piece;                      // streamed UTF-8 pieces
+ *     silkie_session_ask(s, "What is in this picture?", &ap);
+ *     printf("%s\n", silkie_session_answer(s));
+ *     silkie_session_destroy(s); silkie_model_destroy(m);   // any order
+ * ============================================================================================ */
+
+typedef struct silkie_model silkie_model;     /* opaque; shareable across threads */
+typedef struct silkie_session silkie_session; /* opaque; one thread at a time */
+
+typedef struct silkie_model_params {
+    uint32_t struct_size;       /* set by silkie_model_params_init() */
+    /* Storage types; init sets F16 (SILKIE_DTYPE_F32 is 0, so 0 cannot mean "default"). */
+    silkie_dtype weight_type;   /* LLM matrices: F32, F16, BF16, Q8_0, Q4_0 */
+    silkie_dtype vision_type;   /* vision tower matrices: F32, F16, BF16 */
+    const char *device;         /* NULL = best device; else an index or a name substring */
+    uint32_t validation;        /* 1 = Khronos validation layer on (also SILKIE_VALIDATE=1) */
+    uint32_t text_only;         /* 1 = skip the vision tower */
+    uint32_t max_layers;        /* >0: load only the first LLM blocks (benchmarks, tests) */
+    /* new fields are added here, at the end, and nowhere else */
+} silkie_model_params;
+SILKIE_API void silkie_model_params_init(silkie_model_params *p);
+
+/* Opens a model folder (config.json, generation_config.json, qwen.tiktoken and the weights as
+ * safetensors or PyTorch .bin shards) and uploads the weights to the GPU. p may be NULL.
+ * Errors: SILKIE_ERR_IO, SILKIE_ERR_BAD_FILE, SILKIE_ERR_BAD_MODEL (naming the tensor or key),
+ * SILKIE_ERR_NO_DEVICE, SILKIE_ERR_OUT_OF_DEVICE_MEMORY, SILKIE_ERR_OUT_OF_MEMORY. */
+SILKIE_API silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
+                                           silkie_model **out);
+/* Releases the caller's reference; sessions keep the model alive until they are destroyed. */
+SILKIE_API void silkie_model_destroy(silkie_model *m);
+SILKIE_API uint32_t silkie_model_n_layers(const silkie_model *m);
+SILKIE_API uint32_t silkie_model_n_vocab(const silkie_model *m);
+SILKIE_API uint32_t silkie_model_image_size(const silkie_model *m); /* 0 when text-only */
+SILKIE_API uint64_t silkie_model_weight_bytes(const silkie_model *m);
+/* Borrowed; valid while m lives. */
+SILKIE_API const char *silkie_model_device_name(const silkie_model *m);
+
+typedef struct silkie_session_params {
+    uint32_t struct_size;      /* set by silkie_session_params_init() */
+    uint32_t n_ctx;            /* tokens of KV cache; 0 = 4096 */
+    uint32_t n_batch;          /* largest prefill chunk; 0 = 512 */
+    silkie_dtype kv_type;      /* F16 (set by init) or F32 */
+    /* Sampling. Negative values mean "the checkpoint's generation_config.json". */
+    float temperature;         /* 0 = greedy */
+    int32_t top_k;             /* 0 = off */
+    float top_p;               /* >= 1 = off */
+    float repetition_penalty;  /* 1 = off */
+    int32_t max_new_tokens;    /* per answer */
+    uint64_t seed;
+    const char *system;        /* NULL = "You are a helpful assistant." */
+    /* new fields are added here, at the end, and nowhere else */
+} silkie_session_params;
+SILKIE_API void silkie_session_params_init(silkie_session_params *p);
+
+SILKIE_API silkie_status silkie_session_create(silkie_model *m, const silkie_session_params *p,
+                                               silkie_session **out);
+SILKIE_API void silkie_session_destroy(silkie_session *s); /* NULL is fine */
+
+/* Images for the next question, shown to the model as "Picture k:" lines before its text.
+ * Each is decoded and encoded by the vision tower at once (so errors show here). `name` is the
+ * text written inside <img>...</img> (at most n_queries bytes; NULL = "image<k>").
+ * SILKIE_ERR_BAD_IMAGE for undecodable data; SILKIE_ERR_UNSUPPORTED for a text-only model. */
+SILKIE_API silkie_status silkie_session_add_image_file(silkie_session *s, const char *path);
+SILKIE_API silkie_status silkie_session_add_image_encoded(silkie_session *s, const void *data,
+                                                          size_t size, const char *name);
+/* 8-bit RGB, rows `stride` bytes apart (0 = 3 * width). */
+SILKIE_API silkie_status silkie_session_add_image_rgb(silkie_session *s, const uint8_t *rgb,
+                                                      uint32_t width, uint32_t height,
+                                                      uint32_t stride, const char *name);
+
+/* Streaming callback: `text` is the next complete UTF-8 piece of the answer (not
+ * NUL-terminated), `token` the id that completed it. Return non-zero to stop the answer early. */
+typedef int (*silkie_text_fn)(const char *text, size_t len, int32_t token, void *user);
+
+typedef struct silkie_ask_params {
+    uint32_t struct_size;      /* set by silkie_ask_params_init() */
+    silkie_text_fn on_text;    /* may be NULL */
+    void *user;
+    int32_t max_new_tokens;    /* < 0: the session's value */
+    uint32_t no_stop;          /* 1: ignore stop tokens (fixed-length generation) */
+    const char *dump_path;     /* experimental verification hook: writes the safetensors file of
+                                  pixel_values, vision_features, input_ids, prompt_logits_last,
+                                  hidden_layer0, greedy_ids (single image, first question) */
+    /* new fields are added here, at the end, and nowhere else */
+} silkie_ask_params;
+SILKIE_API void silkie_ask_params_init(silkie_ask_params *p);
+
+/* Appends the question (and pending images) as a user turn, generates the answer and keeps both
+ * in the session for the next turn. p may be NULL. SILKIE_ERR_CONTEXT_FULL when the turn does
+ * not fit (the session is unchanged), SILKIE_ERR_CANCELLED after silkie_session_cancel() (the
+ * partial answer stays), SILKIE_ERR_DEVICE_LOST after a GPU failure (the session is poisoned). */
+SILKIE_API silkie_status silkie_session_ask(silkie_session *s, const char *question,
+                                            const silkie_ask_params *p);
+/* Last answer, NUL-terminated. Borrowed; valid until the next silkie_session_* call on s. */
+SILKIE_API const char *silkie_session_answer(const silkie_session *s);
+/* Token ids of the last answer. Borrowed; valid until the next silkie_session_* call on s. */
+SILKIE_API const int32_t *silkie_session_answer_tokens(const silkie_session *s, uint32_t *n);
+/* Safe to call from another thread while ask runs: the answer stops at the next token. */
+SILKIE_API void silkie_session_cancel(silkie_session *s);
+/* Forgets history, pending images and the KV cache. */
+SILKIE_API silkie_status silkie_session_reset(silkie_session *s);
+/* Writes the conversation (tokens, KV cache) to a file atomically; restores it into a session
+ * of the same model. SILKIE_ERR_BAD_FILE for a file of another model or a damaged one. */
+SILKIE_API silkie_status silkie_session_save(silkie_session *s, const char *path);
+SILKIE_API silkie_status silkie_session_restore(silkie_session *s, const char *path);
+/* Tokens in the conversation so far. */
+SILKIE_API uint32_t silkie_session_n_tokens(const silkie_session *s);
+
+typedef struct silkie_timings {
+    double image_encode_ms;   /* decode + preprocess + vision tower, last question's images */
+    uint32_t n_images;
+    uint32_t prefill_tokens;
+    double prefill_ms;
+    uint32_t decode_tokens;
+    double decode_ms;
+} silkie_timings;
+SILKIE_API void silkie_session_timings(const silkie_session *s, silkie_timings *out);
+
+#ifdef SILKIE_EXPERIMENTAL
+/* Benchmark of the real Qwen-VL-Chat shape (7B LLM + ViT-bigG) with synthetic random weights
+ * built in device memory: no checkpoint file needed, so a vendor can size a device before
+ * downloading 19 GB. Prints nothing; fills the result. */
+typedef struct silkie_bench_params {
+    uint32_t struct_size;      /* set by silkie_bench_params_init() */
+    silkie_dtype weight_type;  /* LLM matrices; init sets Q4_0 */
+    silkie_dtype vision_type;  /* init sets F16 */
+    uint32_t n_layers;         /* LLM blocks; 0 = all 32 (fewer on slow devices) */
+    uint32_t vision_layers;    /* ViT blocks; 0 = all 48 */
+    uint32_t prefill_tokens;   /* 0 = 512 */
+    uint32_t decode_tokens;    /* 0 = 128 */
+    uint32_t skip_vision;      /* 1: no image-encode measurement */
+    const char *device;        /* as in silkie_model_params */
+    /* new fields are added here, at the end, and nowhere else */
+} silkie_bench_params;
+SILKIE_API void silkie_bench_params_init(silkie_bench_params *p);
+
+typedef struct silkie_bench_result {
+    char device_name[256];
+    uint64_t weight_bytes;        /* on the device */
+    uint64_t llm_bytes_per_token; /* weight bytes a decode step reads */
+    uint64_t kv_bytes;            /* KV cache */
+    uint64_t peak_host_bytes;     /* resident set high-water mark of the process */
+    double image_encode_ms;       /* vision tower + resampler, one image */
+    double prefill_tok_s;
+    double decode_tok_s;
+    double copy_gb_s;             /* copy-shader bandwidth on the same device */
+    double decode_bound_tok_s;    /* copy_gb_s / llm_bytes_per_token */
+    uint32_t n_layers, vision_layers, prefill_tokens, decode_tokens;
+} silkie_bench_result;
+SILKIE_API silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result *out);
+#endif
+
 /* Bytes per element for plain types; bytes per block of 32 for Q8_0/Q4_0 (see dtype_block). */
 SILKIE_API size_t silkie_dtype_block_bytes(silkie_dtype t);
 /* Elements per block: 32 for Q8_0/Q4_0, 1 otherwise, 0 for an unknown type. */

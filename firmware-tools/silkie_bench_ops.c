@@ -1,0 +1,357 @@
+/* silkie-bench-ops: time single ops on one device against two reference points, the copy shader
+ * (bandwidth) and the FMA shader (arithmetic rate).
+ *
+ * Each case records one command list with R back-to-back dispatches, submits it N times and
+ * reports the median wall time per dispatch, so submission overhead is spread over R calls.
+ *
+ *   silkie-bench-ops [--quick] [--filter SUBSTR] [--iters N] [--reps R] [--json] [--device D]
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+typedef struct bench {
+    silkie_vk_device *dev;
+    const char *device_name;
+    int quick, json;
+    const char *filter;
+    uint32_t iters, reps;
+    double copy_gbps, fma_gflops; /* reference points, 0 until measured */
+    int failures;
+} bench;
+
+typedef silkie_status (*record_fn)(silkie_op_ctx *c, void *user);
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median microseconds per dispatch; < 0 on failure (message printed). */
+static double time_case(bench *b, record_fn rec, void *user)
+{
+    silkie_op_ctx c = {.dev = b->dev};
+    silkie_status st = silkie_vk_cmd_create(b->dev, &c.cmd);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_begin(c.cmd);
+    for (uint32_t r = 0; st == SILKIE_OK && r < b->reps; r++) st = rec(&c, user);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_end(c.cmd);
+    /* The first submission builds pipelines' driver state and warms caches. */
+    if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(c.cmd);
+    double *t = calloc(b->iters, sizeof *t);
+    if (!t) st = SILKIE_ERR_OUT_OF_MEMORY;
+    for (uint32_t i = 0; st == SILKIE_OK && i < b->iters; i++) {
+        uint64_t t0 = silkie_time_ns();
+        st = silkie_vk_cmd_submit_wait(c.cmd);
+        t[i] = (double)(silkie_time_ns() - t0) * 1e-3 / b->reps;
+    }
+    double med = -1;
+    if (st == SILKIE_OK) {
+        qsort(t, b->iters, sizeof *t, cmp_double);
+        med = b->iters % 2 ? t[b->iters / 2] : 0.5 * (t[b->iters / 2 - 1] + t[b->iters / 2]);
+    } else {
+        fprintf(stderr, "  failed: %s: %s\n", silkie_status_name(st), silkie_last_error());
+    }
+    free(t);
+    silkie_vk_cmd_destroy(c.cmd);
+    return med;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') putchar('\\');
+        if ((unsigned char)*s >= 0x20) putchar(*s);
+    }
+    putchar('"');
+}
+
+/* ref: "copy" or "fma" -> which reference the percentage is of; NULL for none. */
+static void report(bench *b, const char *op, const char *shape, const char *dtype, double us,
+                   double flops, double bytes, const char *ref)
+{
+    double gflops = us > 0 ? flops / (us * 1e3) : 0, gbps = us > 0 ? bytes / (us * 1e3) : 0;
+    double pct = -1;
+    if (ref && !strcmp(ref, "copy") && b->copy_gbps > 0) pct = 100 * gbps / b->copy_gbps;
+    if (ref && !strcmp(ref, "fma") && b->fma_gflops > 0) pct = 100 * gflops / b->fma_gflops;
+    if (b->json) {
+        printf("{\"op\":");
+        json_str(op);
+        printf(",\"shape\":");
+        json_str(shape);
+        printf(",\"dtype\":");
+        json_str(dtype);
+        printf(",\"us_per_call\":%.3f,\"gflops\":%.3f,\"gbps\":%.3f", us, gflops, gbps);
+        if (pct >= 0) {
+            printf(",\"pct_of\":");
+            json_str(ref);
+            printf(",\"pct\":%.2f", pct);
+        }
+        printf(",\"reps\":%u,\"iters\":%u,\"device\":", b->reps, b->iters);
+        json_str(b->device_name);
+        printf("}\n");
+    } else {
+        char pcts[32] = "";
+        if (pct >= 0) snprintf(pcts, sizeof pcts, "%5.1f%% %s", pct, ref);
+        printf("%-10s %-22s %-6s %12.2f %10.2f %9.2f  %-12s %s\n", op, shape, dtype, us, gflops,
+               gbps, pcts, b->device_name);
+    }
+    fflush(stdout);
+}
+
+static int wanted(const bench *b, const char *op, const char *shape, const char *dtype)
+{
+    if (!b->filter) return 1;
+    char key[128];
+    snprintf(key, sizeof key, "%s %s %s", op, shape, dtype);
+    return strstr(key, b->filter) != NULL;
+}
+
+/* ---- reference points ---------------------------------------------------------------------- */
+typedef struct copy_args {
+    silkie_tensor *x, *y;
+} copy_args;
+static silkie_status rec_copy(silkie_op_ctx *c, void *u)
+{
+    copy_args *a = u;
+    return silkie_op_copy(c, a->x, a->y);
+}
+
+typedef struct fma_args {
+    silkie_tensor *y;
+    uint32_t groups, iters;
+} fma_args;
+static silkie_status rec_fma(silkie_op_ctx *c, void *u)
+{
+    fma_args *a = u;
+    return silkie_op_fma_peak(c, a->y, a->groups, a->iters);
+}
+
+static void bench_copy(bench *b)
+{
+    uint32_t words = b->quick ? (1u << 20) : (16u << 20); /* 4 MiB or 64 MiB each way */
+    char shape[64];
+    snprintf(shape, sizeof shape, "%u MiB", words >> 18);
+    int want = wanted(b, "copy", shape, "u32");
+    const uint32_t ne[4] = {words, 1, 1, 1};
+    silkie_owned_tensor x, y;
+    silkie_status st =
+        silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_I32, ne, &x);
+    if (st == SILKIE_OK)
+        st = silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_I32, ne, &y);
+    if (st == SILKIE_OK) st = silkie_vk_buffer_fill(x.bufs[0], 0, (uint64_t)words * 4, 1);
+    double us = -1;
+    if (st == SILKIE_OK) {
+        copy_args a = {&x.t, &y.t};
+        us = time_case(b, rec_copy, &a);
+    } else {
+        fprintf(stderr, "copy: %s\n", silkie_last_error());
+    }
+    if (us > 0) {
+        double bytes = 2.0 * words * 4;
+        b->copy_gbps = bytes / (us * 1e3);
+        if (want) report(b, "copy", shape, "u32", us, 0, bytes, NULL);
+    } else {
+        b->failures++;
+    }
+    silkie_tensor_free(&x);
+    silkie_tensor_free(&y);
+}
+
+static void bench_fma(bench *b)
+{
+    fma_args a = {.groups = b->quick ? 64 : 4096, .iters = b->quick ? 512 : 4096};
+    char shape[64];
+    snprintf(shape, sizeof shape, "%ux256 x%u", a.groups, a.iters);
+    int want = wanted(b, "fma_peak", shape, "f32");
+    const uint32_t ne[4] = {a.groups * 256, 1, 1, 1};
+    silkie_owned_tensor y;
+    silkie_status st =
+        silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, ne, &y);
+    double us = -1;
+    if (st == SILKIE_OK) {
+        a.y = &y.t;
+        us = time_case(b, rec_fma, &a);
+    } else {
+        fprintf(stderr, "fma_peak: %s\n", silkie_last_error());
+    }
+    if (us > 0) {
+        /* 8 chains x vec4 = 32 FMAs = 64 flops per invocation per trip. */
+        double flops = (double)a.groups * 256 * a.iters * 64;
+        b->fma_gflops = flops / (us * 1e3);
+        if (want) report(b, "fma_peak", shape, "f32", us, flops, 0, NULL);
+    } else {
+        b->failures++;
+    }
+    silkie_tensor_free(&y);
+}
+
+/* ---- matmul -------------------------------------------------------------------------------- */
+#ifdef SILKIE_BENCH_MATMUL
+typedef struct mm_args {
+    silkie_tensor *a, *w, *y;
+} mm_args;
+static silkie_status rec_mm(silkie_op_ctx *c, void *u)
+{
+    mm_args *m = u;
+    return silkie_op_matmul(c, m->a, m->w, NULL, m->y, NULL);
+}
+
+/* Weights with sane block scales: random bytes would make f16 scales NaN or huge. */
+static void fill_weights(silkie_dtype dt, uint8_t *p, uint64_t nbytes, uint64_t *seed)
+{
+    uint64_t s = *seed;
+    for (uint64_t i = 0; i < nbytes; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        p[i] = (uint8_t)s;
+    }
+    *seed = s;
+    const uint16_t small = silkie_f32_to_f16(0.01f);
+    if (dt == SILKIE_DTYPE_F16) {
+        uint16_t *h = (uint16_t *)p;
+        for (uint64_t i = 0; i < nbytes / 2; i++)
+            h[i] = silkie_f32_to_f16((float)(h[i] % 2001) * 1e-5f - 0.01f);
+        return;
+    }
+    size_t blk = silkie_dtype_block_bytes(dt);
+    for (uint64_t off = 0; off + blk <= nbytes; off += blk) memcpy(p + off, &small, 2);
+}
+
+static uint32_t scale_dim(const bench *b, uint32_t x, uint32_t mult)
+{
+    if (!b->quick) return x;
+    uint32_t v = (x / 8 + mult - 1) / mult * mult;
+    return v ? v : mult;
+}
+
+static void bench_matmul(bench *b, const char *op, uint32_t m, uint32_t n, uint32_t k,
+                         silkie_dtype dt)
+{
+    m = m == 1 ? 1 : scale_dim(b, m, 1);
+    n = scale_dim(b, n, 1);
+    k = scale_dim(b, k, 32);
+    char shape[64];
+    snprintf(shape, sizeof shape, "%ux%ux%u", m, n, k);
+    const char *dname = silkie_dtype_name(dt);
+    if (!wanted(b, op, shape, dname)) return;
+    const uint32_t ane[4] = {k, m, 1, 1}, wne[4] = {k, n, 1, 1}, yne[4] = {n, m, 1, 1};
+    silkie_owned_tensor a, w, y;
+    memset(&a, 0, sizeof a);
+    memset(&w, 0, sizeof w);
+    memset(&y, 0, sizeof y);
+    silkie_status st =
+        silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, ane, &a);
+    if (st == SILKIE_OK) st = silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_WEIGHTS, dt, wne, &w);
+    if (st == SILKIE_OK)
+        st = silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, yne, &y);
+    uint64_t wbytes = st == SILKIE_OK ? silkie_tensor_nbytes(&w.t) : 0;
+    if (st == SILKIE_OK) {
+        uint64_t seed = 0x9e3779b97f4a7c15ull ^ ((uint64_t)n << 20) ^ k;
+        uint8_t *host = malloc(wbytes);
+        float *ah = malloc((size_t)m * k * sizeof *ah);
+        if (!host || !ah) {
+            st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "bench: %llu bytes of weights",
+                         (unsigned long long)wbytes);
+        } else {
+            fill_weights(dt, host, wbytes, &seed);
+            for (uint64_t i = 0; i < (uint64_t)m * k; i++)
+                ah[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+            st = silkie_tensor_upload(&w, host, wbytes);
+            if (st == SILKIE_OK) st = silkie_tensor_upload(&a, ah, (uint64_t)m * k * 4);
+        }
+        free(host);
+        free(ah);
+    }
+    double us = -1;
+    if (st == SILKIE_OK) {
+        mm_args args = {&a.t, &w.t, &y.t};
+        us = time_case(b, rec_mm, &args);
+    } else {
+        fprintf(stderr, "%s %s %s: %s\n", op, shape, dname, silkie_last_error());
+    }
+    if (us > 0) {
+        double flops = 2.0 * m * n * k;
+        double bytes = (double)wbytes + 4.0 * m * k + 4.0 * m * n;
+        report(b, op, shape, dname, us, flops, bytes, m == 1 ? "copy" : "fma");
+    } else {
+        printf("%-10s %-22s %-6s   failed (see stderr)\n", op, shape, dname);
+        b->failures++;
+    }
+    silkie_tensor_free(&a);
+    silkie_tensor_free(&w);
+    silkie_tensor_free(&y);
+}
+
+static void bench_matmuls(bench *b)
+{
+    static const silkie_dtype wdt[] = {SILKIE_DTYPE_F16, SILKIE_DTYPE_Q8_0, SILKIE_DTYPE_Q4_0};
+    static const uint32_t gemv_n[] = {4096, 11008, 151936};
+    for (size_t i = 0; i < SK_ARRAY_LEN(gemv_n); i++)
+        for (size_t j = 0; j < SK_ARRAY_LEN(wdt); j++)
+            bench_matmul(b, "gemv", 1, gemv_n[i], 4096, wdt[j]);
+    /* Prefill: 512 tokens through the LLM's square and MLP projections. */
+    static const uint32_t prefill_n[] = {4096, 11008};
+    for (size_t i = 0; i < SK_ARRAY_LEN(prefill_n); i++)
+        for (size_t j = 0; j < SK_ARRAY_LEN(wdt); j++)
+            bench_matmul(b, "gemm", 512, prefill_n[i], 4096, wdt[j]);
+    /* Vision tower: 1024 patches, width 1664, MLP 8192. */
+    bench_matmul(b, "gemm_vit", 1024, 1664, 1664, SILKIE_DTYPE_F16);
+    bench_matmul(b, "gemm_vit", 1024, 8192, 1664, SILKIE_DTYPE_F16);
+}
+#endif
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: silkie-bench-ops [--quick] [--filter SUBSTR] [--iters N] [--reps R] [--json]\n"
+            "                        [--device NAME|INDEX]\n"
+            "  --quick   dimensions / 8 (for CPU drivers such as lavapipe)\n"
+            "  --filter  only rows whose \"op shape dtype\" contains SUBSTR\n"
+            "  --iters   timed submissions per case (median is reported; default 10)\n"
+            "  --reps    dispatches recorded back to back per submission (default 10)\n");
+}
+
+int main(int argc, char **argv)
+{
+    bench b = {.iters = 0, .reps = 0};
+    silkie_vk_device_params p;
+    silkie_vk_device_params_init(&p);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--quick")) b.quick = 1;
+        else if (!strcmp(a, "--json")) b.json = 1;
+        else if (!strcmp(a, "--filter") && i + 1 < argc) b.filter = argv[++i];
+        else if (!strcmp(a, "--iters") && i + 1 < argc) b.iters = (uint32_t)atoi(argv[++i]);
+        else if (!strcmp(a, "--reps") && i + 1 < argc) b.reps = (uint32_t)atoi(argv[++i]);
+        else if (!strcmp(a, "--device") && i + 1 < argc) p.device = argv[++i];
+        else {
+            usage();
+            return strcmp(a, "--help") && strcmp(a, "-h") ? 2 : 0;
+        }
+    }
+    if (!b.iters) b.iters = b.quick ? 5 : 10;
+    if (!b.reps) b.reps = b.quick ? 4 : 10;
+    silkie_status st = silkie_vk_device_create(&p, &b.dev);
+    if (st != SILKIE_OK) {
+        fprintf(stderr, "silkie-bench-ops: %s\n", silkie_last_error());
+        return st == SILKIE_ERR_NO_DEVICE ? 77 : 1;
+    }
+    b.device_name = silkie_vk_device_caps(b.dev)->device_name;
+    if (!b.json)
+        printf("%-10s %-22s %-6s %12s %10s %9s  %-12s %s\n", "op", "shape (MxNxK)", "dtype",
+               "us/call", "GFLOP/s", "GB/s", "of ref", "device");
+    /* The reference points run even when filtered out: the percentages need them. */
+    bench_copy(&b);
+    bench_fma(&b);
+#ifdef SILKIE_BENCH_MATMUL
+    bench_matmuls(&b);
+#else
+    fprintf(stderr, "silkie-bench-ops: built without silkie_op_matmul; matmul cases skipped\n");
+#endif
+    silkie_vk_device_destroy(b.dev);
+    return b.failures ? 1 : 0;
+}

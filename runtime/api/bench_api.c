@@ -1,0 +1,187 @@
+/* silkie_bench_run: the real model shape with synthetic weights, timed end to end. */
+#include <stdio.h>
+
+#define SILKIE_EXPERIMENTAL
+#define SK_LOG_MODULE "bench"
+#include "session/session_int.h"
+
+void silkie_bench_params_init(silkie_bench_params *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->weight_type = SILKIE_DTYPE_Q4_0;
+    p->vision_type = SILKIE_DTYPE_F16;
+}
+
+/* Qwen-VL-Chat's configuration (spec §1.1). */
+static void qwen_vl_chat_config(silkie_model_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->vocab_size = 151936;
+    c->hidden_size = 4096;
+    c->n_layers = 32;
+    c->n_heads = 32;
+    c->head_dim = 128;
+    c->intermediate_size = 22016;
+    c->mlp_width = 11008;
+    c->eps = 1e-6f;
+    c->rotary_base = 10000;
+    c->rotary_pct = 1;
+    c->rotary_dims = 128;
+    c->use_dynamic_ntk = true;
+    c->use_logn_attn = true;
+    c->no_bias = true;
+    c->seq_length = 2048;
+    c->max_position_embeddings = 8192;
+    silkie_vision_config *v = &c->visual;
+    v->image_size = 448;
+    v->patch_size = 14;
+    v->width = 1664;
+    v->layers = 48;
+    v->heads = 16;
+    v->head_dim = 104;
+    v->mlp_width = 8192;
+    v->mlp_ratio = 4.9231f;
+    v->output_dim = 4096;
+    v->n_queries = 256;
+    v->query_grid = 16;
+    v->patch_grid = 32;
+    v->pool_heads = 32;
+    v->pos_rows = 256;
+    v->image_start_id = 151857;
+}
+
+static uint64_t peak_rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    uint64_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %llu kB", (unsigned long long *)&kb) == 1) break;
+    if (f) fclose(f);
+    return kb * 1024;
+}
+
+/* Copy-shader bandwidth (GB/s, read + write) over a 256 MiB (or range-limited) buffer. */
+static silkie_status copy_bandwidth(silkie_vk_device *d, double *gb_s)
+{
+    uint64_t bytes = SK_MIN((uint64_t)256 << 20, silkie_vk_device_caps(d)->max_storage_buffer_range);
+    bytes &= ~(uint64_t)15;
+    const uint32_t ne[4] = {(uint32_t)(bytes / 4), 1, 1, 1};
+    silkie_owned_tensor a = {0}, b = {0};
+    silkie_vk_cmd *cmd = NULL;
+    silkie_status st = silkie_tensor_alloc(d, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_I32, ne, &a);
+    if (st == SILKIE_OK)
+        st = silkie_tensor_alloc(d, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_I32, ne, &b);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_create(d, &cmd);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_begin(cmd);
+    silkie_op_ctx c = {.dev = d, .cmd = cmd};
+    for (int i = 0; st == SILKIE_OK && i < 4; i++)
+        st = i & 1 ? silkie_op_copy(&c, &b.t, &a.t) : silkie_op_copy(&c, &a.t, &b.t);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_end(cmd);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(cmd); /* warm-up */
+    uint64_t t0 = silkie_time_ns();
+    for (int r = 0; st == SILKIE_OK && r < 3; r++) st = silkie_vk_cmd_submit_wait(cmd);
+    double s = (silkie_time_ns() - t0) / 1e9;
+    if (st == SILKIE_OK) *gb_s = 3.0 * 4 * 2 * bytes / s / 1e9;
+    silkie_vk_cmd_destroy(cmd);
+    silkie_tensor_free(&a);
+    silkie_tensor_free(&b);
+    return st;
+}
+
+silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result *out)
+{
+    silkie_error_clear();
+    if (!out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "bench_run: out required");
+    memset(out, 0, sizeof *out);
+    silkie_bench_params bp;
+    silkie_bench_params_init(&bp);
+    if (p) memcpy(&bp, p, SK_MIN((size_t)p->struct_size, sizeof bp));
+    silkie_model_config cfg;
+    qwen_vl_chat_config(&cfg);
+    if (bp.vision_layers) cfg.visual.layers = SK_MIN(bp.vision_layers, cfg.visual.layers);
+    uint32_t T = bp.prefill_tokens ? bp.prefill_tokens : 512;
+    uint32_t G = bp.decode_tokens ? bp.decode_tokens : 128;
+    silkie_vk_device_params dp;
+    silkie_vk_device_params_init(&dp);
+    dp.device = bp.device;
+    silkie_vk_device *dev = NULL;
+    silkie_qwen *q = NULL;
+    silkie_qwen_ctx *x = NULL;
+    silkie_owned_tensor feat = {0};
+    float *pixels = NULL;
+    int32_t *ids = NULL;
+    silkie_status st = silkie_vk_device_create(&dp, &dev);
+    if (st == SILKIE_OK) {
+        snprintf(out->device_name, sizeof out->device_name, "%s",
+                 silkie_vk_device_caps(dev)->device_name);
+        st = copy_bandwidth(dev, &out->copy_gb_s);
+    }
+    if (st == SILKIE_OK) {
+        silkie_qwen_load_params lp = {
+            .llm_dtype = bp.weight_type,
+            .vision_dtype = bp.vision_type,
+            .embed_dtype = bp.weight_type,
+            .skip_vision = bp.skip_vision,
+            .max_layers = bp.n_layers};
+        st = silkie_qwen_create(dev, &cfg, NULL, &lp, &q);
+    }
+    if (st == SILKIE_OK) st = silkie_qwen_ctx_create(q, T + G + 8, T, SILKIE_DTYPE_F16, &x);
+    if (st == SILKIE_OK) {
+        out->weight_bytes = q->weight_bytes;
+        out->n_layers = q->n_layers;
+        out->vision_layers = bp.skip_vision ? 0 : cfg.visual.layers;
+        out->prefill_tokens = T;
+        out->decode_tokens = G;
+        uint64_t per_layer = silkie_tensor_nbytes(&q->layers[0].c_attn_w.t) +
+                             silkie_tensor_nbytes(&q->layers[0].c_proj.t) +
+                             silkie_tensor_nbytes(&q->layers[0].w12.t) +
+                             silkie_tensor_nbytes(&q->layers[0].mlp_proj.t);
+        out->llm_bytes_per_token = per_layer * q->n_layers + silkie_tensor_nbytes(&q->lm_head.t);
+        out->kv_bytes = 2ull * q->n_layers * (T + G + 8) * cfg.hidden_size * 2;
+        out->decode_bound_tok_s = out->copy_gb_s * 1e9 / out->llm_bytes_per_token;
+        ids = silkie_malloc(T * sizeof *ids);
+        if (!ids) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "bench: ids");
+    }
+    if (st == SILKIE_OK && !bp.skip_vision) {
+        uint64_t n = 3ull * cfg.visual.image_size * cfg.visual.image_size;
+        pixels = silkie_malloc(n * sizeof(float));
+        if (!pixels) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "bench: pixels");
+        for (uint64_t i = 0; pixels && i < n; i++) pixels[i] = (float)((i * 2654435761u) % 997) / 500 - 1;
+        if (st == SILKIE_OK) st = silkie_qwen_features_alloc(q, &feat);
+        if (st == SILKIE_OK) st = silkie_qwen_encode_image(x, pixels, &feat.t, NULL); /* warm-up */
+        uint64_t t0 = silkie_time_ns();
+        if (st == SILKIE_OK) st = silkie_qwen_encode_image(x, NULL, &feat.t, NULL);
+        out->image_encode_ms = (silkie_time_ns() - t0) / 1e6;
+    }
+    const float *logits = NULL;
+    for (uint32_t i = 0; ids && i < T; i++) ids[i] = (int32_t)((i * 7919u) % 150000u);
+    if (st == SILKIE_OK) { /* warm-up: pipelines built, memory touched */
+        st = silkie_qwen_eval(x, ids, SK_MIN(T, 16u), NULL, 0, NULL, &logits);
+        if (st == SILKIE_OK) st = silkie_qwen_eval(x, ids, 1, NULL, 0, NULL, &logits);
+        silkie_qwen_ctx_reset(x);
+    }
+    if (st == SILKIE_OK) {
+        uint64_t t0 = silkie_time_ns();
+        st = silkie_qwen_eval(x, ids, T, NULL, 0, NULL, &logits);
+        out->prefill_tok_s = T / ((silkie_time_ns() - t0) / 1e9);
+    }
+    if (st == SILKIE_OK) {
+        uint64_t t0 = silkie_time_ns();
+        for (uint32_t i = 0; st == SILKIE_OK && i < G; i++) {
+            int32_t id = (int32_t)((i * 104729u) % 150000u);
+            st = silkie_qwen_eval(x, &id, 1, NULL, 0, NULL, &logits);
+        }
+        out->decode_tok_s = G / ((silkie_time_ns() - t0) / 1e9);
+    }
+    out->peak_host_bytes = peak_rss_bytes();
+    silkie_free(ids);
+    silkie_free(pixels);
+    silkie_tensor_free(&feat);
+    silkie_qwen_ctx_destroy(x);
+    silkie_qwen_destroy(q);
+    silkie_vk_device_destroy(dev);
+    return st;
+}

@@ -1,0 +1,101 @@
+/* Model entry points: open a checkpoint folder, create the device, upload, load the tokenizer. */
+#include <stdio.h>
+
+#define SK_LOG_MODULE "api"
+#include "session/session_int.h"
+
+void silkie_model_params_init(silkie_model_params *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->weight_type = SILKIE_DTYPE_F16;
+    p->vision_type = SILKIE_DTYPE_F16;
+}
+
+static void model_free(silkie_model *m)
+{
+    silkie_qwen_destroy(m->q);
+    silkie_tokenizer_destroy(m->tok);
+    silkie_vk_device_destroy(m->dev);
+    silkie_free(m);
+}
+
+void silkie_model_release_ref(silkie_model *m)
+{
+    if (m && atomic_fetch_sub(&m->refs, 1) == 1) model_free(m);
+}
+
+void silkie_model_destroy(silkie_model *m) { silkie_model_release_ref(m); }
+
+static int is_valid_llm_type(silkie_dtype t)
+{
+    return t == SILKIE_DTYPE_F32 || t == SILKIE_DTYPE_F16 || t == SILKIE_DTYPE_BF16 ||
+           t == SILKIE_DTYPE_Q8_0 || t == SILKIE_DTYPE_Q4_0;
+}
+
+silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
+                                silkie_model **out)
+{
+    silkie_error_clear();
+    if (!path || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: path, out required");
+    *out = NULL;
+    silkie_model_params mp;
+    silkie_model_params_init(&mp);
+    if (p) {
+        if (p->struct_size < 8)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: struct_size unset");
+        memcpy(&mp, p, SK_MIN((size_t)p->struct_size, sizeof mp));
+        mp.struct_size = sizeof mp;
+    }
+    if (!is_valid_llm_type(mp.weight_type))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: weight_type %d unsupported",
+                       (int)mp.weight_type);
+    if (mp.vision_type != SILKIE_DTYPE_F32 &&
+        mp.vision_type != SILKIE_DTYPE_F16 && mp.vision_type != SILKIE_DTYPE_BF16)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: vision_type must be f32/f16/bf16");
+    silkie_model *m = SK_NEW(silkie_model);
+    if (!m) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "model_load");
+    atomic_init(&m->refs, 1);
+    silkie_weights *w = NULL;
+    char vocab[4096];
+    silkie_status st = silkie_model_config_load(path, &m->cfg, &m->gen);
+    if (st == SILKIE_OK && snprintf(vocab, sizeof vocab, "%s/qwen.tiktoken", path) >= (int)sizeof vocab)
+        st = SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: path too long");
+    if (st == SILKIE_OK) st = silkie_tokenizer_load(vocab, &m->tok);
+    if (st == SILKIE_OK) st = silkie_weights_open(path, &w);
+    if (st == SILKIE_OK) {
+        silkie_vk_device_params dp;
+        silkie_vk_device_params_init(&dp);
+        dp.device = mp.device;
+        dp.validation = mp.validation;
+        st = silkie_vk_device_create(&dp, &m->dev);
+    }
+    if (st == SILKIE_OK) {
+        silkie_qwen_load_params lp = {.llm_dtype = mp.weight_type,
+                                      .vision_dtype = mp.vision_type,
+                                      .embed_dtype = mp.weight_type,
+                                      .skip_vision = mp.text_only,
+                                      .max_layers = mp.max_layers};
+        st = silkie_qwen_create(m->dev, &m->cfg, w, &lp, &m->q);
+    }
+    silkie_weights_close(w);
+    if (st != SILKIE_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return SILKIE_OK;
+}
+
+uint32_t silkie_model_n_layers(const silkie_model *m) { return m ? m->q->n_layers : 0; }
+uint32_t silkie_model_n_vocab(const silkie_model *m) { return m ? m->cfg.vocab_size : 0; }
+uint32_t silkie_model_image_size(const silkie_model *m)
+{
+    return m && m->q->has_vision ? m->cfg.visual.image_size : 0;
+}
+uint64_t silkie_model_weight_bytes(const silkie_model *m) { return m ? m->q->weight_bytes : 0; }
+const char *silkie_model_device_name(const silkie_model *m)
+{
+    return m ? silkie_vk_device_caps(m->dev)->device_name : "";
+}

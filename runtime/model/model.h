@@ -1,0 +1,307 @@
+/* Model files: configuration, weights (safetensors, PyTorch .bin, GGUF) and GGUF writing.
+ *
+ * What other layers may use from runtime/model/. Everything here is pure CPU and thread-safe in
+ * the usual sense: distinct objects may be used from distinct threads; one object is read-only
+ * after it is opened and may then be shared.
+ *
+ * Usage:
+ *     silkie_model_config cfg;
+ *     silkie_generation_config gen;
+ *     silkie_weights *w = NULL;
+ *     silkie_status st = silkie_model_config_load(dir, &cfg, &gen);
+ *     if (st == SILKIE_OK) st = silkie_weights_open(dir, &w);
+ *     if (st == SILKIE_OK) st = silkie_weights_check_qwen_vl(w, &cfg);
+ *     const silkie_weight *wte = silkie_weights_find(w, "transformer.wte.weight");
+ *     ...
+ *     silkie_weights_close(w);
+ *
+ * Formats, limits and the error policy are described in docs/FILES.md. Hostile input yields
+ * SILKIE_ERR_BAD_FILE (malformed container), SILKIE_ERR_BAD_MODEL (well-formed but not a usable
+ * Qwen-VL config or weight set), SILKIE_ERR_UNSUPPORTED (valid but a feature we refuse, such as a
+ * compressed zip entry or a GGUF k-quant), SILKIE_ERR_IO or SILKIE_ERR_OUT_OF_MEMORY, always with
+ * a message naming the file and, where there is one, the tensor or key.
+ */
+#ifndef SILKIE_MODEL_H
+#define SILKIE_MODEL_H
+
+#include "base/base.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Configuration (config.json, generation_config.json)                                         */
+
+typedef struct silkie_vision_config {
+    uint32_t image_size;     /* square input resolution */
+    uint32_t patch_size;
+    uint32_t width;          /* ViT hidden size */
+    uint32_t layers;
+    uint32_t heads;
+    uint32_t head_dim;       /* width / heads */
+    uint32_t mlp_width;      /* int(width * mlp_ratio), truncated like Python's int() */
+    float mlp_ratio;
+    uint32_t output_dim;     /* resampler width = LLM hidden size */
+    uint32_t n_queries;      /* default 256; a perfect square */
+    uint32_t query_grid;     /* sqrt(n_queries) */
+    uint32_t patch_grid;     /* image_size / patch_size */
+    uint32_t pool_heads;     /* output_dim / 128 (hard-coded head dim of the resampler) */
+    uint32_t pos_rows;       /* rows of positional_embedding: 256 as in the release */
+    int32_t image_start_id;  /* <img>; </img> = +1, <imgpad> = +2 */
+} silkie_vision_config;
+
+typedef struct silkie_model_config {
+    uint32_t vocab_size;
+    uint32_t hidden_size;
+    uint32_t n_layers;
+    uint32_t n_heads;
+    uint32_t head_dim;           /* kv_channels */
+    uint32_t intermediate_size;  /* as written in config.json (twice the MLP width) */
+    uint32_t mlp_width;          /* intermediate_size / 2: rows of w1 and w2 */
+    float eps;                   /* layer_norm_epsilon */
+    float rotary_base;           /* rotary_emb_base */
+    float rotary_pct;
+    uint32_t rotary_dims;        /* head_dim * rotary_pct, even */
+    bool use_dynamic_ntk;
+    bool use_logn_attn;
+    bool no_bias;
+    bool tie_word_embeddings;
+    uint32_t seq_length;
+    uint32_t max_position_embeddings;
+    silkie_vision_config visual;
+} silkie_model_config;
+
+typedef struct silkie_generation_config {
+    int32_t eos_token_id;        /* default 151643 */
+    int32_t pad_token_id;        /* default eos_token_id */
+    uint32_t max_new_tokens;     /* default 512 */
+    uint32_t max_window_size;    /* default 6144 */
+    bool do_sample;              /* default true */
+    uint32_t top_k;              /* default 0 = disabled */
+    float top_p;                 /* default 0.3 */
+    float temperature;           /* default 1.0 */
+    float repetition_penalty;    /* default 1.0 */
+} silkie_generation_config;
+
+/* Parses config.json text (len bytes, need not be NUL-terminated) into *out and validates it.
+ * `what` names the source in messages (a path or "config.json"). SILKIE_ERR_BAD_FILE for
+ * malformed JSON, SILKIE_ERR_BAD_MODEL naming the key for a missing, mistyped or invalid value.
+ * *out is zeroed on failure. */
+silkie_status silkie_model_config_parse(const char *json, size_t len, const char *what,
+                                        silkie_model_config *out);
+/* Same for generation_config.json. Absent keys keep the defaults above, which are
+ * Qwen-VL-Chat's own values (spec §8.4), also used when the file is missing. */
+silkie_status silkie_generation_config_parse(const char *json, size_t len, const char *what,
+                                             silkie_generation_config *out);
+void silkie_generation_config_defaults(silkie_generation_config *out);
+/* Reads dir/config.json (required) and dir/generation_config.json (optional: defaults when
+ * missing). gen may be NULL. */
+silkie_status silkie_model_config_load(const char *dir, silkie_model_config *cfg,
+                                       silkie_generation_config *gen);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Weights: one read-only view over safetensors, PyTorch .bin or GGUF                           */
+
+#define SILKIE_WEIGHT_MAX_DIMS 8
+
+typedef struct silkie_weight {
+    const char *name;      /* borrowed; valid until silkie_weights_close */
+    silkie_dtype dtype;
+    uint32_t n_dims;       /* 0 for a scalar */
+    uint64_t shape[SILKIE_WEIGHT_MAX_DIMS]; /* PyTorch order, outermost first (GGUF: reversed ne) */
+    const void *data;      /* host bytes, contiguous, aligned to the element (block) size; may be
+                              a read-only file mapping: never write through it */
+    size_t nbytes;
+    uint32_t file;         /* which file of a sharded set (0-based, in opening order) */
+} silkie_weight;
+
+typedef enum silkie_weights_format {
+    SILKIE_WEIGHTS_SAFETENSORS = 0,
+    SILKIE_WEIGHTS_TORCH_BIN = 1,
+    SILKIE_WEIGHTS_GGUF = 2,
+    SILKIE_WEIGHTS_FORMAT_MAX_ = 0x7fffffff
+} silkie_weights_format;
+
+typedef struct silkie_weights silkie_weights;
+typedef struct silkie_gguf silkie_gguf;
+
+/* Opens `path`: a folder (model.safetensors, model.safetensors.index.json + shards,
+ * pytorch_model.bin, pytorch_model.bin.index.json + shards, adapter_model.safetensors or
+ * adapter_model.bin, in that order of preference) or a single .safetensors, .bin or .gguf file.
+ * Files are memory-mapped; contiguous aligned tensors are views into the mapping, others
+ * (strided PyTorch views) are copied once at open. Every container is validated completely before
+ * this returns. */
+silkie_status silkie_weights_open(const char *path, silkie_weights **out);
+/* Parses one in-memory container. `buf` is borrowed and must outlive the result; `what` names it
+ * in messages. These are the fuzz entry points and also serve tests. */
+silkie_status silkie_weights_from_safetensors(const void *buf, size_t size, const char *what,
+                                              silkie_weights **out);
+silkie_status silkie_weights_from_torch_zip(const void *buf, size_t size, const char *what,
+                                            silkie_weights **out);
+silkie_status silkie_weights_from_gguf(const void *buf, size_t size, const char *what,
+                                       silkie_weights **out);
+void silkie_weights_close(silkie_weights *w); /* NULL is fine */
+
+silkie_weights_format silkie_weights_format_of(const silkie_weights *w);
+uint32_t silkie_weights_count(const silkie_weights *w);
+/* Borrowed; i < count, in file order (shards in opening order). */
+const silkie_weight *silkie_weights_at(const silkie_weights *w, uint32_t i);
+/* Borrowed; NULL when absent (no message). */
+const silkie_weight *silkie_weights_find(const silkie_weights *w, const char *name);
+/* Like find, but SILKIE_ERR_BAD_MODEL naming the tensor when absent. */
+silkie_status silkie_weights_get(const silkie_weights *w, const char *name,
+                                 const silkie_weight **out);
+/* Borrowed GGUF metadata of a GGUF view; NULL for other formats. */
+const silkie_gguf *silkie_weights_gguf(const silkie_weights *w);
+
+/* Checks that every tensor Qwen-VL-Chat needs for `cfg` (spec §2.2, §2.3, with the sizes of cfg)
+ * exists with the right shape and a float dtype (f32, f16, bf16; q8_0/q4_0 allowed for matrices
+ * of a GGUF file). Works on Hugging Face names, and on GGUF files written by
+ * silkie_gguf_convert_qwen (LLM or vision part, whichever the file holds). Returns
+ * SILKIE_ERR_BAD_MODEL naming the first missing or mismatched tensor. */
+silkie_status silkie_weights_check_qwen_vl(const silkie_weights *w,
+                                           const silkie_model_config *cfg);
+
+/* ------------------------------------------------------------------------------------------ */
+/* GGUF metadata (reader side)                                                                  */
+
+typedef enum silkie_gguf_type {
+    SILKIE_GGUF_U8 = 0,
+    SILKIE_GGUF_I8 = 1,
+    SILKIE_GGUF_U16 = 2,
+    SILKIE_GGUF_I16 = 3,
+    SILKIE_GGUF_U32 = 4,
+    SILKIE_GGUF_I32 = 5,
+    SILKIE_GGUF_F32 = 6,
+    SILKIE_GGUF_BOOL = 7,
+    SILKIE_GGUF_STRING = 8,
+    SILKIE_GGUF_ARRAY = 9,
+    SILKIE_GGUF_U64 = 10,
+    SILKIE_GGUF_I64 = 11,
+    SILKIE_GGUF_F64 = 12,
+    SILKIE_GGUF_TYPE_MAX_ = 0x7fffffff
+} silkie_gguf_type;
+
+typedef struct silkie_gguf_kv {
+    const char *key;           /* NUL-terminated copy */
+    silkie_gguf_type type;
+    silkie_gguf_type arr_type; /* element type when type == ARRAY */
+    uint64_t n;                /* string length in bytes, or array element count */
+    union {
+        uint64_t u;            /* unsigned integers and bool */
+        int64_t i;             /* signed integers */
+        double f;              /* f32 / f64 */
+    } v;
+    const uint8_t *data;       /* string bytes, or the array payload as stored (little-endian) */
+    const uint64_t *str_offsets; /* string arrays: offset of string i's u64 length from data */
+} silkie_gguf_kv;
+
+uint32_t silkie_gguf_version(const silkie_gguf *g);
+uint32_t silkie_gguf_alignment(const silkie_gguf *g);
+uint64_t silkie_gguf_n_kv(const silkie_gguf *g);
+const silkie_gguf_kv *silkie_gguf_kv_at(const silkie_gguf *g, uint64_t i); /* borrowed */
+const silkie_gguf_kv *silkie_gguf_find_kv(const silkie_gguf *g, const char *key); /* or NULL */
+/* Typed getters: SILKIE_ERR_BAD_MODEL naming the key when absent or of an incompatible type
+ * (any integer type that fits is accepted for u32/u64, f32 or f64 for f32). */
+silkie_status silkie_gguf_get_u32(const silkie_gguf *g, const char *key, uint32_t *out);
+silkie_status silkie_gguf_get_u64(const silkie_gguf *g, const char *key, uint64_t *out);
+silkie_status silkie_gguf_get_f32(const silkie_gguf *g, const char *key, float *out);
+silkie_status silkie_gguf_get_bool(const silkie_gguf *g, const char *key, bool *out);
+/* Borrowed bytes (not NUL-terminated). */
+silkie_status silkie_gguf_get_str(const silkie_gguf *g, const char *key, const char **s,
+                                  size_t *len);
+/* i-th string of a string array (bounds-checked). */
+silkie_status silkie_gguf_arr_str(const silkie_gguf_kv *kv, uint64_t i, const char **s,
+                                  size_t *len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* GGUF writer (streaming)                                                                     */
+
+/* Sequence: create; add_* metadata; add_tensor for every tensor (in the order the data will
+ * come); write the bytes of each tensor in that order (any chunking); finish. The header goes to
+ * disk with the first write (or at finish), so metadata and tensor infos are frozen then.
+ * Output goes to "<path>.tmp" and is renamed to path by finish; destroy without finish removes
+ * the temporary file. A failed call leaves the writer unusable except for destroy. */
+typedef struct silkie_gguf_writer silkie_gguf_writer;
+
+/* alignment: 0 = 32 (the GGUF default); else a power of two <= 65536, recorded as
+ * general.alignment. */
+silkie_status silkie_gguf_writer_create(const char *path, uint32_t alignment,
+                                        silkie_gguf_writer **out);
+silkie_status silkie_gguf_writer_add_u32(silkie_gguf_writer *w, const char *key, uint32_t v);
+silkie_status silkie_gguf_writer_add_i32(silkie_gguf_writer *w, const char *key, int32_t v);
+silkie_status silkie_gguf_writer_add_u64(silkie_gguf_writer *w, const char *key, uint64_t v);
+silkie_status silkie_gguf_writer_add_f32(silkie_gguf_writer *w, const char *key, float v);
+silkie_status silkie_gguf_writer_add_bool(silkie_gguf_writer *w, const char *key, bool v);
+silkie_status silkie_gguf_writer_add_str(silkie_gguf_writer *w, const char *key, const char *s);
+/* Numeric array: n elements of elem_type (not STRING/ARRAY), little-endian as in memory. */
+silkie_status silkie_gguf_writer_add_arr(silkie_gguf_writer *w, const char *key,
+                                         silkie_gguf_type elem_type, const void *data, uint64_t n);
+/* String array; lens may be NULL (then strlen). */
+silkie_status silkie_gguf_writer_add_arr_str(silkie_gguf_writer *w, const char *key,
+                                             const char *const *s, const size_t *lens,
+                                             uint64_t n);
+/* Copies one key/value from a file being read, any type (used to rewrite files). */
+silkie_status silkie_gguf_writer_add_kv(silkie_gguf_writer *w, const silkie_gguf_kv *kv);
+/* shape in PyTorch order (written reversed as GGML ne), 1..4 dims; shape[n_dims-1] a multiple
+ * of 32 for Q8_0/Q4_0. */
+silkie_status silkie_gguf_writer_add_tensor(silkie_gguf_writer *w, const char *name,
+                                            silkie_dtype dtype, uint32_t n_dims,
+                                            const uint64_t *shape);
+silkie_status silkie_gguf_writer_write(silkie_gguf_writer *w, const void *data, size_t nbytes);
+/* Checks that every tensor got all its bytes, flushes, syncs and renames; frees w in all cases. */
+silkie_status silkie_gguf_writer_finish(silkie_gguf_writer *w);
+void silkie_gguf_writer_destroy(silkie_gguf_writer *w); /* NULL is fine */
+
+/* ------------------------------------------------------------------------------------------ */
+/* Quantization and HF <-> GGUF conversion                                                      */
+
+/* Converts n_rows rows of row_len elements from src_type (f32, f16, bf16, q8_0, q4_0) to
+ * dst_type (same set) through f32, with GGML's reference rounding. row_len must be a multiple
+ * of 32 when either side is a block type (SILKIE_ERR_INVALID_ARGUMENT otherwise). */
+silkie_status silkie_convert_rows(silkie_dtype src_type, const void *src, silkie_dtype dst_type,
+                                  void *dst, uint64_t n_rows, uint64_t row_len);
+
+/* How a Hugging Face tensor becomes GGUF tensors (spec §10). */
+typedef enum silkie_gguf_conv {
+    SILKIE_GGUF_CONV_COPY = 0,        /* same bytes, same shape */
+    SILKIE_GGUF_CONV_QKV_HEADS = 1,   /* ViT in_proj: per-head [q|k|v] rows -> q, k, v */
+    SILKIE_GGUF_CONV_QKV_THIRDS = 2,  /* resampler in_proj: row thirds -> q, k, v */
+    SILKIE_GGUF_CONV_TRANSPOSE = 3,   /* proj: [in, out] -> [out, in] */
+    SILKIE_GGUF_CONV_MAX_ = 0x7fffffff
+} silkie_gguf_conv;
+
+typedef enum silkie_gguf_part {
+    SILKIE_GGUF_PART_LLM = 0,    /* general.architecture "qwen" */
+    SILKIE_GGUF_PART_VISION = 1, /* general.architecture "clip", projector "qwenvl_resampler" */
+    SILKIE_GGUF_PART_MAX_ = 0x7fffffff
+} silkie_gguf_part;
+
+/* Maps a Hugging Face name to GGUF name(s). For QKV conversions out[0..2] receive the q, k, v
+ * names; otherwise out[0]. Returns the number of names (1 or 3) and sets *conv and *part, or 0
+ * when the name is not part of Qwen-VL (no message). cap is the size of each out buffer. */
+uint32_t silkie_gguf_name_from_hf(const char *hf, char out[3][96], silkie_gguf_conv *conv,
+                                  silkie_gguf_part *part);
+/* Inverse for one-to-one names (COPY/TRANSPOSE): writes the HF name, returns false otherwise
+ * (split q/k/v names have no single HF source). */
+bool silkie_gguf_name_to_hf(const char *gguf, char *out, size_t cap);
+
+typedef struct silkie_gguf_convert_params {
+    silkie_gguf_part part;
+    silkie_dtype matrix_type;  /* 2-D weights: f32 (the zero value), f16, bf16, q8_0, q4_0; rows
+                                  whose length is not a multiple of 32 fall back to f16 */
+    silkie_dtype other_type;   /* norms, biases, tables, conv kernel: f32 (zero value), f16, bf16 */
+    /* Optional hook for tensors the model code derives (the upsampled positional tables
+     * v.position_embd / resampler.pos_embed_k, a pre-normalised resampler.query_in, ...):
+     * called with phase 0 after the standard tensor infos, to add its own with
+     * silkie_gguf_writer_add_tensor, then with phase 1 after the standard data, to write their
+     * bytes in the same order. NULL = none. */
+    silkie_status (*extra)(void *user, silkie_gguf_writer *w, int phase);
+    void *extra_user;
+} silkie_gguf_convert_params;
+
+/* Writes the LLM or the vision part of a Hugging Face Qwen-VL weight set `src` (validated with
+ * silkie_weights_check_qwen_vl first) as a GGUF file with the spec §10 names and metadata.
+ * Positional tables are written raw (v.position_embd.weight = the stored 256-row table;
+ * resampler.pos_embed_k is not written): the model code upsamples them at load time. */
+silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_model_config *cfg,
+                                       const silkie_gguf_convert_params *p, const char *path);
+
+#endif /* SILKIE_MODEL_H */

@@ -1,0 +1,168 @@
+/* Qwen-VL on the device: weights uploaded once, and the forward passes recorded as op
+ * sequences into a command list. Used by the session layer (and the trainer); knows the model,
+ * not the chat. */
+#ifndef SILKIE_QWEN_H
+#define SILKIE_QWEN_H
+
+#include "model/model.h"
+#include "ops/ops.h"
+
+typedef struct silkie_qwen_load_params {
+    /* Storage types (SILKIE_DTYPE_F32 is 0, so every field is explicit). */
+    silkie_dtype llm_dtype;     /* matrices of the LLM: f32, f16, bf16, q8_0, q4_0 */
+    silkie_dtype vision_dtype;  /* matrices of the vision tower: f32, f16, bf16 */
+    silkie_dtype embed_dtype;   /* wte: any of the above */
+    uint32_t skip_vision;       /* 1: text-only (no image support) */
+    uint32_t max_layers;        /* >0: load only the first max_layers LLM blocks (benchmarks) */
+} silkie_qwen_load_params;
+
+typedef struct silkie_qwen_layer {
+    silkie_owned_tensor ln_1, c_attn_w, c_attn_b, c_proj, ln_2;
+    silkie_owned_tensor w12;      /* [2F, H]: rows [0,F) = w1 (up), [F,2F) = w2 (gate) */
+    silkie_owned_tensor mlp_proj; /* [H, F] */
+} silkie_qwen_layer;
+
+typedef struct silkie_vit_block {
+    silkie_owned_tensor ln_1_w, ln_1_b, ln_2_w, ln_2_b;
+    silkie_owned_tensor qkv_w, qkv_b; /* in_proj re-ordered at load to [Q; K; V] blocks */
+    silkie_owned_tensor out_w, out_b, fc_w, fc_b, proj_w, proj_b;
+} silkie_vit_block;
+
+typedef struct silkie_qwen {
+    silkie_vk_device *dev;
+    silkie_model_config cfg;
+    silkie_qwen_load_params params;
+    uint32_t n_layers;            /* loaded LLM blocks */
+    /* LLM */
+    silkie_owned_tensor wte, ln_f, lm_head;
+    silkie_qwen_layer *layers;
+    /* Vision tower */
+    uint32_t has_vision;
+    silkie_owned_tensor conv_w;   /* [W, 3*P*P] */
+    silkie_owned_tensor pos_embed; /* [n_patches, W] f32, already upsampled to the patch grid */
+    silkie_owned_tensor ln_pre_w, ln_pre_b;
+    silkie_vit_block *blocks;
+    /* Resampler */
+    silkie_owned_tensor kv_proj;  /* [D, W] */
+    silkie_owned_tensor ln_kv_w, ln_kv_b, ln_q_w, ln_q_b, ln_post_w, ln_post_b;
+    silkie_owned_tensor query;    /* [Nq, D] f32 */
+    silkie_owned_tensor pos_q;    /* [Nq, D] f32 */
+    silkie_owned_tensor pos_k;    /* [n_patches, D] f32, upsampled */
+    silkie_owned_tensor pool_w[3], pool_b[3]; /* in_proj split into q, k, v: [D, D], [D] */
+    silkie_owned_tensor pool_out_w, pool_out_b;
+    silkie_owned_tensor proj;     /* [D in rows, D out] used as x @ proj */
+    uint64_t weight_bytes;        /* device bytes of all weights */
+} silkie_qwen;
+
+/* Uploads every tensor from `w` (validated against cfg first). w == NULL uploads synthetic
+ * random weights of cfg's shapes (benchmarks of the real model size without a file). */
+silkie_status silkie_qwen_create(silkie_vk_device *dev, const silkie_model_config *cfg,
+                                 const silkie_weights *w, const silkie_qwen_load_params *p,
+                                 silkie_qwen **out);
+void silkie_qwen_destroy(silkie_qwen *q);
+
+/* Device scratch for one forward pass. Sized once for the largest chunk. */
+typedef struct silkie_qwen_ws {
+    uint32_t max_tokens;
+    silkie_owned_tensor x, h, qkv, attn, mlp, act; /* LLM: [T,H] [T,H] [T,3H] [T,H] [T,2F] [T,F] */
+    silkie_owned_tensor norm_last, logits;         /* [1,H], [1,V] */
+    silkie_owned_tensor ids, pos, step;            /* I32 [T], [T], [2]; HOST pool */
+    /* vision */
+    silkie_owned_tensor pixels;                    /* [3, S, S] f32 */
+    silkie_owned_tensor vpatch, vx, vh, vqkv, vattn, vmlp; /* [Np,3PP] [Np,W] [Np,W] [Np,3W] [Np,W] [Np,M] */
+    silkie_owned_tensor rkv, rk, rq_in, rq, rkk, rv, rattn, rout; /* resampler scratch */
+} silkie_qwen_ws;
+
+silkie_status silkie_qwen_ws_create(const silkie_qwen *q, uint32_t max_tokens,
+                                    silkie_qwen_ws *ws);
+void silkie_qwen_ws_release(silkie_qwen_ws *ws);
+
+/* KV cache: per layer [n_ctx, H] for k (after RoPE) and v. */
+typedef struct silkie_qwen_kv {
+    uint32_t n_ctx;
+    silkie_dtype dtype; /* f16 or f32 */
+    silkie_owned_tensor *k, *v;
+    uint32_t n_layers;
+} silkie_qwen_kv;
+silkie_status silkie_qwen_kv_create(const silkie_qwen *q, uint32_t n_ctx, silkie_dtype dtype,
+                                    silkie_qwen_kv *kv);
+void silkie_qwen_kv_release(silkie_qwen_kv *kv);
+
+/* Optional copies of intermediate tensors (verification dumps and golden tests). Any NULL
+ * member is skipped. Shapes as in the golden README. */
+typedef struct silkie_qwen_taps {
+    silkie_tensor *patch_embeds, *pos_embed, *ln_pre, *block0, *blocks_out, *resampler_kpos,
+        *resampler_out;
+    silkie_tensor *inputs_embeds, *hidden_layer0, *hidden_layer1, *final_norm;
+} silkie_qwen_taps;
+
+/* Records the vision tower + resampler: ws->pixels [3,S,S] -> features [Nq, D] (f32). */
+silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
+                                        silkie_qwen_ws *ws, silkie_tensor *features,
+                                        const silkie_qwen_taps *taps);
+
+/* An image's features placed at rows [row, row+Nq) of this chunk's embeddings. */
+typedef struct silkie_qwen_inject {
+    const silkie_tensor *features;
+    uint32_t row;
+} silkie_qwen_inject;
+
+typedef struct silkie_qwen_pass {
+    uint32_t n_tokens;        /* T: rows of ws->ids / ws->pos used */
+    float freq_base;          /* rope base (dynamic NTK applied by the caller) */
+    uint32_t logn_base;       /* 0 = off, else seq_length */
+    const silkie_qwen_inject *inject;
+    uint32_t n_inject;
+} silkie_qwen_pass;
+
+/* Records one LLM pass over ws->ids (positions in ws->pos, ws->step = {q_pos0, n_kv}) appending
+ * k/v to the cache at q_pos0 (read on the device, so a decode list can be replayed) and writes
+ * logits of the last row to ws->logits. Does not write the host-side ids/pos/step. */
+silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, silkie_qwen_ws *ws,
+                                     silkie_qwen_kv *kv, const silkie_qwen_pass *p,
+                                     const silkie_qwen_taps *taps);
+
+/* Dynamic NTK base for a prefill of length L (spec §5.5). */
+float silkie_qwen_ntk_base(const silkie_model_config *cfg, uint32_t prefill_len);
+
+#endif /* SILKIE_QWEN_H */
+
+/* ---- execution context: what a session runs on (owns scratch, KV cache, command lists) ---- */
+typedef struct silkie_qwen_ctx silkie_qwen_ctx;
+
+/* n_ctx: KV-cache rows; n_batch: largest prefill chunk; kv_dtype: f16 or f32. */
+silkie_status silkie_qwen_ctx_create(const silkie_qwen *q, uint32_t n_ctx, uint32_t n_batch,
+                                     silkie_dtype kv_dtype, silkie_qwen_ctx **out);
+void silkie_qwen_ctx_destroy(silkie_qwen_ctx *x);
+uint32_t silkie_qwen_ctx_n_past(const silkie_qwen_ctx *x);
+uint32_t silkie_qwen_ctx_n_ctx(const silkie_qwen_ctx *x);
+/* Forgets the cached tokens (and the dynamic-NTK base chosen at the first prefill). */
+void silkie_qwen_ctx_reset(silkie_qwen_ctx *x);
+
+/* Runs the vision tower on normalised pixels [3, S, S] (host f32, CHW) into `features` (a
+ * device tensor [Nq, D] f32 the caller allocated with silkie_qwen_features_alloc). */
+silkie_status silkie_qwen_features_alloc(const silkie_qwen *q, silkie_owned_tensor *out);
+silkie_status silkie_qwen_encode_image(silkie_qwen_ctx *x, const float *pixels,
+                                       silkie_tensor *features, const silkie_qwen_taps *taps);
+/* Device tensor [3, S, S] f32 the vision tower reads (for preprocessing on the device: write it,
+ * then call silkie_qwen_encode_image with pixels == NULL). Borrowed. */
+silkie_tensor *silkie_qwen_pixels(silkie_qwen_ctx *x);
+
+/* Appends n ids at the cache end (chunked by n_batch; a single id replays the recorded decode
+ * list) and returns the logits of the last one: *logits borrowed, [n_vocab], valid until the next
+ * call on x. Images: features replacing rows at absolute positions (>= n_past). On failure the
+ * cache is left as it was before the call. SILKIE_ERR_CONTEXT_FULL when n_past + n > n_ctx. */
+typedef struct silkie_qwen_image_slot {
+    const silkie_tensor *features;
+    uint32_t pos; /* absolute position of the first replaced row */
+} silkie_qwen_image_slot;
+silkie_status silkie_qwen_eval(silkie_qwen_ctx *x, const int32_t *ids, uint32_t n,
+                               const silkie_qwen_image_slot *images, uint32_t n_images,
+                               const silkie_qwen_taps *taps, const float **logits);
+
+/* KV cache rows [0, n_past) of layer l to host (k then v), and back, for session files. */
+uint64_t silkie_qwen_ctx_state_bytes(const silkie_qwen_ctx *x);
+silkie_status silkie_qwen_ctx_state_read(silkie_qwen_ctx *x, void *dst, uint64_t size);
+silkie_status silkie_qwen_ctx_state_write(silkie_qwen_ctx *x, uint32_t n_past, float freq_base,
+                                          const void *src, uint64_t size);
+float silkie_qwen_ctx_freq_base(const silkie_qwen_ctx *x);

@@ -1,0 +1,253 @@
+/* Execution context of one session: scratch, KV cache and command lists. Prefill chunks are
+ * recorded per call; the single-token decode list is recorded once and replayed, with the
+ * token id, position and cache length written to small host-visible tensors before each
+ * submit. */
+#define SK_LOG_MODULE "model"
+#include "qwen.h"
+
+struct silkie_qwen_ctx {
+    const silkie_qwen *q;
+    silkie_qwen_ws ws;
+    silkie_qwen_kv kv;
+    silkie_vk_cmd *cmd;    /* prefill chunks, vision */
+    silkie_vk_cmd *decode; /* T = 1, replayed */
+    int decode_ready;
+    float decode_base;
+    uint32_t n_past;
+    float freq_base;       /* dynamic-NTK base fixed by the first prefill */
+};
+
+silkie_status silkie_qwen_ctx_create(const silkie_qwen *q, uint32_t n_ctx, uint32_t n_batch,
+                                     silkie_dtype kv_dtype, silkie_qwen_ctx **out)
+{
+    if (!q || !out || !n_ctx || !n_batch)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "ctx_create: q, out, n_ctx, n_batch required");
+    *out = NULL;
+    silkie_qwen_ctx *x = SK_NEW(silkie_qwen_ctx);
+    if (!x) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "ctx_create");
+    x->q = q;
+    x->freq_base = q->cfg.rotary_base;
+    silkie_status st = silkie_qwen_ws_create(q, SK_MIN(n_batch, n_ctx), &x->ws);
+    if (st == SILKIE_OK)
+        st = silkie_qwen_kv_create(q, n_ctx, kv_dtype, &x->kv);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_create(q->dev, &x->cmd);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_create(q->dev, &x->decode);
+    if (st != SILKIE_OK) {
+        silkie_qwen_ctx_destroy(x);
+        return st;
+    }
+    *out = x;
+    return SILKIE_OK;
+}
+
+void silkie_qwen_ctx_destroy(silkie_qwen_ctx *x)
+{
+    if (!x) return;
+    silkie_vk_cmd_destroy(x->cmd);
+    silkie_vk_cmd_destroy(x->decode);
+    silkie_qwen_kv_release(&x->kv);
+    silkie_qwen_ws_release(&x->ws);
+    silkie_free(x);
+}
+
+uint32_t silkie_qwen_ctx_n_past(const silkie_qwen_ctx *x) { return x->n_past; }
+uint32_t silkie_qwen_ctx_n_ctx(const silkie_qwen_ctx *x) { return x->kv.n_ctx; }
+float silkie_qwen_ctx_freq_base(const silkie_qwen_ctx *x) { return x->freq_base; }
+
+void silkie_qwen_ctx_reset(silkie_qwen_ctx *x)
+{
+    x->n_past = 0;
+    x->freq_base = x->q->cfg.rotary_base;
+}
+
+silkie_tensor *silkie_qwen_pixels(silkie_qwen_ctx *x) { return &x->ws.pixels.t; }
+
+silkie_status silkie_qwen_features_alloc(const silkie_qwen *q, silkie_owned_tensor *out)
+{
+    const uint32_t ne[4] = {q->cfg.visual.output_dim, q->cfg.visual.n_queries, 1, 1};
+    return silkie_tensor_alloc(q->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, ne, out);
+}
+
+silkie_status silkie_qwen_encode_image(silkie_qwen_ctx *x, const float *pixels,
+                                       silkie_tensor *features, const silkie_qwen_taps *taps)
+{
+    if (!x || !features) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "encode_image: arguments");
+    if (pixels)
+        SK_CHECK(silkie_tensor_write_rows(&x->ws.pixels.t, 0, silkie_tensor_rows(&x->ws.pixels.t),
+                                          pixels));
+    silkie_op_ctx c = {.dev = x->q->dev, .cmd = x->cmd};
+    SK_CHECK(silkie_vk_cmd_begin(x->cmd));
+    SK_CHECK(silkie_qwen_record_vision(&c, x->q, &x->ws, features, taps));
+    SK_CHECK(silkie_vk_cmd_end(x->cmd));
+    return silkie_vk_cmd_submit_wait(x->cmd);
+}
+
+static int32_t *host_i32(silkie_owned_tensor *t)
+{
+    uint8_t *p = silkie_vk_buffer_map(t->t.buf);
+    return p ? (int32_t *)(p + t->t.offset) : NULL;
+}
+
+static silkie_status set_step(silkie_qwen_ctx *x, const int32_t *ids, uint32_t T, uint32_t p0)
+{
+    int32_t *hid = host_i32(&x->ws.ids), *hpos = host_i32(&x->ws.pos);
+    int32_t *hstep = host_i32(&x->ws.step);
+    if (!hid || !hpos || !hstep)
+        return SK_FAIL(SILKIE_ERR_INTERNAL, "eval: host-visible step buffers are not mapped");
+    for (uint32_t i = 0; i < T; i++) {
+        hid[i] = ids[i];
+        hpos[i] = (int32_t)(p0 + i);
+    }
+    hstep[0] = (int32_t)p0;
+    hstep[1] = (int32_t)(p0 + T);
+    return SILKIE_OK;
+}
+
+static uint32_t logn_base(const silkie_qwen *q)
+{
+    return q->cfg.use_logn_attn ? q->cfg.seq_length : 0;
+}
+
+static silkie_status run_decode(silkie_qwen_ctx *x, int32_t id)
+{
+    if (!x->decode_ready || x->decode_base != x->freq_base) {
+        silkie_op_ctx c = {.dev = x->q->dev, .cmd = x->decode};
+        const silkie_qwen_pass p = {.n_tokens = 1, .freq_base = x->freq_base,
+                                    .logn_base = logn_base(x->q)};
+        x->decode_ready = 0;
+        SK_CHECK(silkie_vk_cmd_begin(x->decode));
+        SK_CHECK(silkie_qwen_record_llm(&c, x->q, &x->ws, &x->kv, &p, NULL));
+        SK_CHECK(silkie_vk_cmd_end(x->decode));
+        x->decode_ready = 1;
+        x->decode_base = x->freq_base;
+    }
+    SK_CHECK(set_step(x, &id, 1, x->n_past));
+    return silkie_vk_cmd_submit_wait(x->decode);
+}
+
+static silkie_status run_chunk(silkie_qwen_ctx *x, const int32_t *ids, uint32_t T,
+                               const silkie_qwen_image_slot *images, uint32_t n_images,
+                               const silkie_qwen_taps *taps)
+{
+    const uint32_t p0 = x->n_past, Nq = x->q->cfg.visual.n_queries;
+    silkie_qwen_inject inj[16];
+    silkie_tensor views[16];
+    uint32_t n_inj = 0;
+    for (uint32_t i = 0; i < n_images; i++) {
+        /* The part of image i's rows that falls inside [p0, p0 + T). */
+        uint32_t a = SK_MAX(images[i].pos, p0), b = SK_MIN(images[i].pos + Nq, p0 + T);
+        if (a >= b) continue;
+        if (n_inj == SK_ARRAY_LEN(inj))
+            return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "eval: more than %zu images in one chunk",
+                           SK_ARRAY_LEN(inj));
+        views[n_inj] = silkie_tensor_rows_view(images[i].features, a - images[i].pos, b - a);
+        inj[n_inj] = (silkie_qwen_inject){.features = &views[n_inj], .row = a - p0};
+        n_inj++;
+    }
+    silkie_op_ctx c = {.dev = x->q->dev, .cmd = x->cmd};
+    const silkie_qwen_pass p = {.n_tokens = T, .freq_base = x->freq_base,
+                                .logn_base = logn_base(x->q), .inject = inj, .n_inject = n_inj};
+    SK_CHECK(set_step(x, ids, T, p0));
+    SK_CHECK(silkie_vk_cmd_begin(x->cmd));
+    SK_CHECK(silkie_qwen_record_llm(&c, x->q, &x->ws, &x->kv, &p, taps));
+    SK_CHECK(silkie_vk_cmd_end(x->cmd));
+    return silkie_vk_cmd_submit_wait(x->cmd);
+}
+
+silkie_status silkie_qwen_eval(silkie_qwen_ctx *x, const int32_t *ids, uint32_t n,
+                               const silkie_qwen_image_slot *images, uint32_t n_images,
+                               const silkie_qwen_taps *taps, const float **logits)
+{
+    if (!x || !ids || !n || !logits || (n_images && !images))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "eval: ids, n, logits required");
+    *logits = NULL;
+    if ((uint64_t)x->n_past + n > x->kv.n_ctx)
+        return SK_FAIL(SILKIE_ERR_CONTEXT_FULL, "eval: %u cached + %u new tokens exceed n_ctx %u",
+                       x->n_past, n, x->kv.n_ctx);
+    const uint32_t V = x->q->cfg.vocab_size;
+    for (uint32_t i = 0; i < n; i++)
+        if (ids[i] < 0 || (uint32_t)ids[i] >= V)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "eval: token %d at %u outside [0, %u)",
+                           ids[i], i, V);
+    for (uint32_t i = 0; i < n_images; i++)
+        if (images[i].pos < x->n_past || images[i].pos + x->q->cfg.visual.n_queries > x->n_past + n)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "eval: image %u rows outside this call", i);
+    const uint32_t saved_past = x->n_past;
+    const float saved_base = x->freq_base;
+    if (x->n_past == 0) x->freq_base = silkie_qwen_ntk_base(&x->q->cfg, n);
+    silkie_status st = SILKIE_OK;
+    if (n == 1 && n_images == 0 && !taps) {
+        st = run_decode(x, ids[0]);
+        if (st == SILKIE_OK) x->n_past++;
+    } else {
+        /* Taps see a whole pass: only honour them when it fits one chunk. */
+        if (taps && n > x->ws.max_tokens)
+            st = SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "eval: taps need n <= n_batch (%u)",
+                         x->ws.max_tokens);
+        for (uint32_t done = 0; st == SILKIE_OK && done < n;) {
+            uint32_t T = SK_MIN(n - done, x->ws.max_tokens);
+            st = run_chunk(x, ids + done, T, images, n_images, taps);
+            if (st == SILKIE_OK) {
+                x->n_past += T;
+                done += T;
+            }
+        }
+    }
+    if (st != SILKIE_OK) {
+        x->n_past = saved_past;
+        x->freq_base = saved_base;
+        return st;
+    }
+    const uint8_t *p = silkie_vk_buffer_map(x->ws.logits.t.buf);
+    if (!p) return SK_FAIL(SILKIE_ERR_INTERNAL, "eval: logits buffer is not mapped");
+    *logits = (const float *)(p + x->ws.logits.t.offset);
+    (void)V;
+    return SILKIE_OK;
+}
+
+uint64_t silkie_qwen_ctx_state_bytes(const silkie_qwen_ctx *x)
+{
+    uint64_t rb = silkie_tensor_row_bytes(&x->kv.k[0].t);
+    return 2ull * x->kv.n_layers * x->n_past * rb;
+}
+
+static silkie_status state_io(silkie_qwen_ctx *x, uint32_t n_past, uint8_t *buf, int write)
+{
+    uint64_t rb = silkie_tensor_row_bytes(&x->kv.k[0].t), blk = (uint64_t)n_past * rb;
+    for (uint32_t l = 0; l < x->kv.n_layers; l++) {
+        uint8_t *k = buf + (2ull * l) * blk, *v = k + blk;
+        if (write) {
+            SK_CHECK(silkie_tensor_write_rows(&x->kv.k[l].t, 0, n_past, k));
+            SK_CHECK(silkie_tensor_write_rows(&x->kv.v[l].t, 0, n_past, v));
+        } else {
+            SK_CHECK(silkie_tensor_read_rows(&x->kv.k[l].t, 0, n_past, k));
+            SK_CHECK(silkie_tensor_read_rows(&x->kv.v[l].t, 0, n_past, v));
+        }
+    }
+    return SILKIE_OK;
+}
+
+silkie_status silkie_qwen_ctx_state_read(silkie_qwen_ctx *x, void *dst, uint64_t size)
+{
+    if (size != silkie_qwen_ctx_state_bytes(x))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "state_read: size %llu, want %llu",
+                       (unsigned long long)size,
+                       (unsigned long long)silkie_qwen_ctx_state_bytes(x));
+    return state_io(x, x->n_past, dst, 0);
+}
+
+silkie_status silkie_qwen_ctx_state_write(silkie_qwen_ctx *x, uint32_t n_past, float freq_base,
+                                          const void *src, uint64_t size)
+{
+    uint64_t rb = silkie_tensor_row_bytes(&x->kv.k[0].t);
+    if (n_past > x->kv.n_ctx)
+        return SK_FAIL(SILKIE_ERR_CONTEXT_FULL, "state_write: %u tokens exceed n_ctx %u", n_past,
+                       x->kv.n_ctx);
+    if (size != 2ull * x->kv.n_layers * n_past * rb)
+        return SK_FAIL(SILKIE_ERR_BAD_FILE, "state_write: %llu bytes of cache for %u tokens",
+                       (unsigned long long)size, n_past);
+    SK_CHECK(state_io(x, n_past, (uint8_t *)src, 1));
+    x->n_past = n_past;
+    x->freq_base = freq_base;
+    return SILKIE_OK;
+}

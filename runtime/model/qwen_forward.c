@@ -1,0 +1,166 @@
+/* Qwen-VL forward passes recorded as op sequences (spec §4 vision + resampler, §5 LLM).
+ * Residual adds are fused into the output matmuls (accumulate), and q/k/v are read in place
+ * from the fused projections, so a decode step is ~10 dispatches per layer. */
+#include <math.h>
+
+#define SK_LOG_MODULE "model"
+#include "qwen.h"
+
+static silkie_tensor rows(const silkie_owned_tensor *o, uint32_t row0, uint32_t n)
+{
+    return silkie_tensor_rows_view(&o->t, row0, n);
+}
+
+/* Copies a contiguous tensor's bytes into `dst` (a tap or an injected feature block). */
+static silkie_status copy_into(silkie_op_ctx *c, const silkie_tensor *src, silkie_tensor *dst,
+                               uint64_t dst_byte_off)
+{
+    return silkie_vk_cmd_copy(c->cmd, src->buf, src->offset, dst->buf, dst->offset + dst_byte_off,
+                              silkie_tensor_nbytes(src));
+}
+
+static silkie_status tap(silkie_op_ctx *c, const silkie_tensor *src, silkie_tensor *dst)
+{
+    if (!dst) return SILKIE_OK;
+    if (silkie_tensor_nbytes(dst) < silkie_tensor_nbytes(src))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "tap: destination too small");
+    return copy_into(c, src, dst, 0);
+}
+
+static const silkie_qwen_taps no_taps;
+
+silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
+                                        silkie_qwen_ws *ws, silkie_tensor *features,
+                                        const silkie_qwen_taps *taps)
+{
+    if (!q->has_vision) return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "vision: model loaded text-only");
+    if (!taps) taps = &no_taps;
+    const silkie_vision_config *v = &q->cfg.visual;
+    const uint32_t W = v->width, D = v->output_dim, Np = v->patch_grid * v->patch_grid;
+    const float eps = 1e-6f;
+    silkie_matmul_opts acc = {.accumulate = 1};
+
+    SK_CHECK(silkie_op_patchify(c, &ws->pixels.t, &ws->vpatch.t, v->patch_size));
+    silkie_tensor X = ws->vx.t, Hn = ws->vh.t;
+    SK_CHECK(silkie_op_matmul(c, &ws->vpatch.t, &q->conv_w.t, NULL, &X, NULL));
+    SK_CHECK(tap(c, &X, taps->patch_embeds));
+    SK_CHECK(tap(c, &q->pos_embed.t, taps->pos_embed));
+    SK_CHECK(silkie_op_add(c, &X, &q->pos_embed.t, &X));
+    SK_CHECK(silkie_op_layer_norm(c, &X, &q->ln_pre_w.t, &q->ln_pre_b.t, &Hn, eps));
+    silkie_tensor t = X; /* ln_pre's output is the residual stream from here on */
+    X = Hn;
+    Hn = t;
+    SK_CHECK(tap(c, &X, taps->ln_pre));
+
+    const silkie_attention_params ap = {.n_heads = v->heads,
+                                        .head_dim = v->head_dim,
+                                        .scale = 1.0f / sqrtf((float)v->head_dim),
+                                        .n_kv = Np};
+    silkie_tensor Q = silkie_tensor_cols(&ws->vqkv.t, 0, W);
+    silkie_tensor K = silkie_tensor_cols(&ws->vqkv.t, W, W);
+    silkie_tensor V = silkie_tensor_cols(&ws->vqkv.t, 2 * W, W);
+    for (uint32_t b = 0; b < v->layers; b++) {
+        const silkie_vit_block *k = &q->blocks[b];
+        SK_CHECK(silkie_op_layer_norm(c, &X, &k->ln_1_w.t, &k->ln_1_b.t, &Hn, eps));
+        SK_CHECK(silkie_op_matmul(c, &Hn, &k->qkv_w.t, &k->qkv_b.t, &ws->vqkv.t, NULL));
+        SK_CHECK(silkie_op_attention(c, &Q, &K, &V, &ws->vattn.t, NULL, NULL, &ap));
+        SK_CHECK(silkie_op_matmul(c, &ws->vattn.t, &k->out_w.t, &k->out_b.t, &X, &acc));
+        SK_CHECK(silkie_op_layer_norm(c, &X, &k->ln_2_w.t, &k->ln_2_b.t, &Hn, eps));
+        SK_CHECK(silkie_op_matmul(c, &Hn, &k->fc_w.t, &k->fc_b.t, &ws->vmlp.t, NULL));
+        SK_CHECK(silkie_op_gelu(c, &ws->vmlp.t, &ws->vmlp.t));
+        SK_CHECK(silkie_op_matmul(c, &ws->vmlp.t, &k->proj_w.t, &k->proj_b.t, &X, &acc));
+        if (b == 0) SK_CHECK(tap(c, &X, taps->block0));
+    }
+    SK_CHECK(tap(c, &X, taps->blocks_out));
+
+    /* Resampler: learned queries cross-attend to the projected patches (spec §4.6). */
+    SK_CHECK(silkie_op_matmul(c, &X, &q->kv_proj.t, NULL, &ws->rkv.t, NULL));
+    SK_CHECK(silkie_op_layer_norm(c, &ws->rkv.t, &q->ln_kv_w.t, &q->ln_kv_b.t, &ws->rv.t, eps));
+    SK_CHECK(silkie_op_add(c, &ws->rv.t, &q->pos_k.t, &ws->rkv.t));
+    SK_CHECK(tap(c, &q->pos_k.t, taps->resampler_kpos));
+    SK_CHECK(silkie_op_layer_norm(c, &q->query.t, &q->ln_q_w.t, &q->ln_q_b.t, &ws->rq_in.t, eps));
+    SK_CHECK(silkie_op_add(c, &ws->rq_in.t, &q->pos_q.t, &ws->rq_in.t));
+    SK_CHECK(silkie_op_matmul(c, &ws->rq_in.t, &q->pool_w[0].t, &q->pool_b[0].t, &ws->rq.t, NULL));
+    SK_CHECK(silkie_op_matmul(c, &ws->rkv.t, &q->pool_w[1].t, &q->pool_b[1].t, &ws->rk.t, NULL));
+    SK_CHECK(silkie_op_matmul(c, &ws->rv.t, &q->pool_w[2].t, &q->pool_b[2].t, &ws->rkk.t, NULL));
+    const silkie_attention_params rp = {.n_heads = v->pool_heads,
+                                        .head_dim = D / v->pool_heads,
+                                        .scale = 1.0f / sqrtf((float)(D / v->pool_heads)),
+                                        .n_kv = Np};
+    SK_CHECK(silkie_op_attention(c, &ws->rq.t, &ws->rk.t, &ws->rkk.t, &ws->rattn.t, NULL, NULL,
+                                 &rp));
+    SK_CHECK(silkie_op_matmul(c, &ws->rattn.t, &q->pool_out_w.t, &q->pool_out_b.t, &ws->rout.t,
+                              NULL));
+    SK_CHECK(tap(c, &ws->rout.t, taps->resampler_out));
+    SK_CHECK(silkie_op_layer_norm(c, &ws->rout.t, &q->ln_post_w.t, &q->ln_post_b.t, &ws->rattn.t,
+                                  eps));
+    const silkie_matmul_opts kn = {.w_kn = 1};
+    return silkie_op_matmul(c, &ws->rattn.t, &q->proj.t, NULL, features, &kn);
+}
+
+silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, silkie_qwen_ws *ws,
+                                     silkie_qwen_kv *kv, const silkie_qwen_pass *p,
+                                     const silkie_qwen_taps *taps)
+{
+    const uint32_t T = p->n_tokens;
+    if (T == 0 || T > ws->max_tokens)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "llm: %u tokens, workspace holds %u", T,
+                       ws->max_tokens);
+    if (!taps) taps = &no_taps;
+    const silkie_model_config *cfg = &q->cfg;
+    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width;
+    silkie_tensor X = rows(&ws->x, 0, T), Hn = rows(&ws->h, 0, T);
+    silkie_tensor QKV = rows(&ws->qkv, 0, T), ATT = rows(&ws->attn, 0, T);
+    silkie_tensor MLP = rows(&ws->mlp, 0, T), ACT = rows(&ws->act, 0, T);
+    silkie_tensor ids = ws->ids.t, pos = ws->pos.t;
+    ids.ne[0] = T;
+    pos.ne[0] = T;
+
+    SK_CHECK(silkie_op_get_rows(c, &q->wte.t, &ids, &X));
+    for (uint32_t i = 0; i < p->n_inject; i++) {
+        const silkie_qwen_inject *in = &p->inject[i];
+        if (in->row + in->features->ne[1] > T)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "llm: image rows %u.. beyond %u tokens",
+                           in->row, T);
+        SK_CHECK(copy_into(c, in->features, &X, (uint64_t)in->row * H * sizeof(float)));
+    }
+    SK_CHECK(tap(c, &X, taps->inputs_embeds));
+
+    const silkie_matmul_opts acc = {.accumulate = 1};
+    const silkie_rope_params rq = {.head_dim = cfg->head_dim,
+                                   .freq_base = p->freq_base,
+                                   .logn_base = p->logn_base};
+    const silkie_rope_params rk = {.head_dim = cfg->head_dim, .freq_base = p->freq_base};
+    const silkie_attention_params ap = {.n_heads = cfg->n_heads,
+                                        .head_dim = cfg->head_dim,
+                                        .scale = 1.0f / sqrtf((float)cfg->head_dim),
+                                        .causal = 1};
+    silkie_tensor Q = silkie_tensor_cols(&QKV, 0, H), K = silkie_tensor_cols(&QKV, H, H);
+    silkie_tensor V = silkie_tensor_cols(&QKV, 2 * H, H);
+    silkie_tensor UP = silkie_tensor_cols(&MLP, 0, F), GATE = silkie_tensor_cols(&MLP, F, F);
+    for (uint32_t l = 0; l < q->n_layers; l++) {
+        const silkie_qwen_layer *y = &q->layers[l];
+        SK_CHECK(silkie_op_rms_norm(c, &X, &y->ln_1.t, &Hn, cfg->eps));
+        SK_CHECK(silkie_op_matmul(c, &Hn, &y->c_attn_w.t, &y->c_attn_b.t, &QKV, NULL));
+        SK_CHECK(silkie_op_rope(c, &Q, &pos, &Q, &rq));
+        SK_CHECK(silkie_op_rope(c, &K, &pos, &K, &rk));
+        SK_CHECK(silkie_op_set_rows(c, &K, &kv->k[l].t, &ws->step.t, 0));
+        SK_CHECK(silkie_op_set_rows(c, &V, &kv->v[l].t, &ws->step.t, 0));
+        SK_CHECK(silkie_op_attention(c, &Q, &kv->k[l].t, &kv->v[l].t, &ATT, &ws->step.t, NULL,
+                                     &ap));
+        SK_CHECK(silkie_op_matmul(c, &ATT, &y->c_proj.t, NULL, &X, &acc));
+        SK_CHECK(silkie_op_rms_norm(c, &X, &y->ln_2.t, &Hn, cfg->eps));
+        SK_CHECK(silkie_op_matmul(c, &Hn, &y->w12.t, NULL, &MLP, NULL));
+        SK_CHECK(silkie_op_swiglu(c, &UP, &GATE, &ACT));
+        SK_CHECK(silkie_op_matmul(c, &ACT, &y->mlp_proj.t, NULL, &X, &acc));
+        if (l == 0) SK_CHECK(tap(c, &X, taps->hidden_layer0));
+        if (l == 1) SK_CHECK(tap(c, &X, taps->hidden_layer1));
+    }
+    if (taps->final_norm) {
+        SK_CHECK(silkie_op_rms_norm(c, &X, &q->ln_f.t, &Hn, cfg->eps));
+        SK_CHECK(tap(c, &Hn, taps->final_norm));
+    }
+    silkie_tensor last = rows(&ws->x, T - 1, 1);
+    SK_CHECK(silkie_op_rms_norm(c, &last, &q->ln_f.t, &ws->norm_last.t, cfg->eps));
+    return silkie_op_matmul(c, &ws->norm_last.t, &q->lm_head.t, NULL, &ws->logits.t, NULL);
+}

@@ -1,0 +1,263 @@
+/* Matmul: GEMV for a few rows of A (decode), tiled GEMM otherwise. Split weights get one
+ * dispatch per part, each writing its own column range of y. */
+#include "ops.h"
+#include "params/matmul.h"
+
+#define GEMV_MAX_M 8u
+#define GRID_MAX 65535u
+#define DEVICE_TYPE_CPU 4u /* VK_PHYSICAL_DEVICE_TYPE_CPU; ops do not include Vulkan headers */
+
+silkie_status silkie_op_bind(const silkie_op_ctx *c, silkie_vk_buffer *buf, uint64_t offset,
+                             uint64_t bytes, uint32_t elem_bytes, silkie_vk_access access,
+                             silkie_vk_binding *b, uint32_t *elem_off)
+{
+    if (!buf) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "bind: tensor has no buffer");
+    if (offset % elem_bytes) {
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "bind: offset %llu is not a multiple of the %u-byte element",
+                       (unsigned long long)offset, elem_bytes);
+    }
+    uint64_t align = silkie_vk_offset_alignment(c->dev);
+    if (align == 0) align = 1;
+    uint64_t base = offset / align * align;
+    /* Element alignment of the base keeps the element offset exact. */
+    while (base % elem_bytes) base -= align;
+    uint64_t size = silkie_vk_buffer_size(buf);
+    if (offset + bytes > size || offset + bytes < offset) {
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "bind: %llu bytes at %llu overrun a %llu-byte buffer",
+                       (unsigned long long)bytes, (unsigned long long)offset,
+                       (unsigned long long)size);
+    }
+    *b = (silkie_vk_binding){.buf = buf, .offset = base, .range = offset + bytes - base,
+                             .access = access};
+    *elem_off = (uint32_t)((offset - base) / elem_bytes);
+    return SILKIE_OK;
+}
+
+static int weight_type_ok(silkie_dtype t)
+{
+    return t == SILKIE_DTYPE_F32 || t == SILKIE_DTYPE_F16 || t == SILKIE_DTYPE_BF16 ||
+           t == SILKIE_DTYPE_Q8_0 || t == SILKIE_DTYPE_Q4_0;
+}
+
+static int is_quant(silkie_dtype t) { return t == SILKIE_DTYPE_Q8_0 || t == SILKIE_DTYPE_Q4_0; }
+
+static silkie_shader_id shader_for(silkie_dtype t, int gemv)
+{
+    switch (t) {
+    case SILKIE_DTYPE_F16: return gemv ? SILKIE_SHADER_GEMV_W_F16 : SILKIE_SHADER_MATMUL_W_F16;
+    case SILKIE_DTYPE_BF16: return gemv ? SILKIE_SHADER_GEMV_W_BF16 : SILKIE_SHADER_MATMUL_W_BF16;
+    case SILKIE_DTYPE_Q8_0: return gemv ? SILKIE_SHADER_GEMV_W_Q8_0 : SILKIE_SHADER_MATMUL_W_Q8_0;
+    case SILKIE_DTYPE_Q4_0: return gemv ? SILKIE_SHADER_GEMV_W_Q4_0 : SILKIE_SHADER_MATMUL_W_Q4_0;
+    default: return gemv ? SILKIE_SHADER_GEMV_W_F32 : SILKIE_SHADER_MATMUL_W_F32;
+    }
+}
+
+/* Units the shaders index weights in: floats for f32, 16-bit words otherwise. */
+static uint32_t weight_unit(silkie_dtype t) { return t == SILKIE_DTYPE_F32 ? 4u : 2u; }
+
+typedef struct mm_shape {
+    uint32_t M, N, K;
+    uint32_t a_ld, w_ld; /* w_ld in weight units */
+    uint64_t w_row_bytes;
+    uint32_t trans_a, w_kn, accumulate;
+    float alpha;
+} mm_shape;
+
+static silkie_status check_shapes(const silkie_tensor *a, const silkie_tensor *w,
+                                  const silkie_tensor *bias, const silkie_tensor *y,
+                                  const silkie_matmul_opts *o, mm_shape *s)
+{
+    *s = (mm_shape){.trans_a = o->trans_a, .w_kn = o->w_kn, .accumulate = o->accumulate,
+                    .alpha = o->alpha == 0.0f ? 1.0f : o->alpha};
+    if (a->dtype != SILKIE_DTYPE_F32 || y->dtype != SILKIE_DTYPE_F32)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: a and y must be f32");
+    if (!weight_type_ok(w->dtype))
+        return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: weight type %d", (int)w->dtype);
+    uint64_t a_rows = silkie_tensor_rows(a), w_rows = silkie_tensor_rows(w);
+    uint64_t y_rows = silkie_tensor_rows(y);
+    if (a_rows > UINT32_MAX || w_rows > UINT32_MAX || y_rows > UINT32_MAX)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: too many rows");
+    s->M = s->trans_a ? a->ne[0] : (uint32_t)a_rows;
+    s->K = s->trans_a ? (uint32_t)a_rows : a->ne[0];
+    if (s->w_kn) {
+        if (is_quant(w->dtype))
+            return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: w_kn needs f32/f16/bf16 weights");
+        if (w->n_parts > 1)
+            return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: w_kn weights cannot be split");
+        s->N = w->ne[0];
+        if (w_rows != s->K)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: w has %llu rows, want K=%u",
+                           (unsigned long long)w_rows, s->K);
+    } else {
+        s->N = (uint32_t)w_rows;
+        if (w->ne[0] != s->K)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: w rows are %u long, want K=%u",
+                           w->ne[0], s->K);
+    }
+    if (s->M == 0 || s->N == 0 || s->K == 0)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: empty shape %ux%ux%u", s->M, s->N,
+                       s->K);
+    if (is_quant(w->dtype) && (s->K % 32 || w->row_stride))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "matmul: quantized weights need K %% 32 == 0 and contiguous rows (K=%u)",
+                       s->K);
+    if (y->ne[0] != s->N || y_rows != s->M || !silkie_tensor_is_contiguous(y))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: y must be contiguous [%u, %u]", s->M,
+                       s->N);
+    if (bias && (bias->dtype != SILKIE_DTYPE_F32 || silkie_tensor_nelements(bias) != s->N ||
+                 !silkie_tensor_is_contiguous(bias)))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: bias must be f32 [%u]", s->N);
+    if (w->n_parts > 1 && (w->part_rows == 0 || !w->parts))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: split weight without a part table");
+    s->a_ld = a->row_stride ? a->row_stride : a->ne[0];
+    uint32_t w_len = w->ne[0];
+    s->w_row_bytes = (uint64_t)silkie_dtype_block_bytes(w->dtype) * w_len /
+                     silkie_dtype_block_elems(w->dtype);
+    if (is_quant(w->dtype)) {
+        s->w_ld = (uint32_t)(s->w_row_bytes / 2);
+    } else {
+        s->w_ld = w->row_stride ? w->row_stride : w_len;
+        s->w_row_bytes = (uint64_t)s->w_ld * silkie_dtype_block_bytes(w->dtype);
+    }
+    return SILKIE_OK;
+}
+
+/* Shared memory of matmul.comp's two padded k-major tiles (BK = 32). */
+static uint32_t gemm_shared_bytes(uint32_t bm, uint32_t bn) { return 32u * (bm + bn + 2u) * 4u; }
+
+/* Tile shape for the GEMM path. Large M: 128x128 (8x8 per invocation, ~33 KiB of shared
+ * memory), or 128x64 (8x4, ~25 KiB) where shared memory is 32 KiB (mobile GPUs, lavapipe).
+ * Small M: 64x64 (4x4, ~17 KiB), so that a few dozen rows do not waste most of a tile. */
+static void gemm_tiles(const silkie_vk_caps *caps, uint32_t M, uint32_t *bm, uint32_t *bn,
+                       uint32_t *tm, uint32_t *tn)
+{
+    *bm = *bn = 64;
+    *tm = *tn = 4;
+    if (caps->max_workgroup_invocations < 256) {
+        *tm = 8; /* 128 invocations: the least Vulkan guarantees */
+        return;
+    }
+    if (M <= 64) return;
+    if (caps->max_shared_memory >= gemm_shared_bytes(128, 128)) {
+        *bm = *bn = 128;
+        *tm = *tn = 8;
+    } else if (caps->max_shared_memory >= gemm_shared_bytes(128, 64)) {
+        *bm = 128;
+        *tm = 8;
+    }
+}
+
+silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *w,
+                               const silkie_tensor *bias, silkie_tensor *y,
+                               const silkie_matmul_opts *opts)
+{
+    if (!c || !c->dev || !c->cmd || !a || !w || !y)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: ctx, a, w, y required");
+    const silkie_matmul_opts none = {0};
+    mm_shape s;
+    SK_CHECK(check_shapes(a, w, bias, y, opts ? opts : &none, &s));
+    const silkie_vk_caps *caps = silkie_vk_device_caps(c->dev);
+
+    silkie_vk_binding bind[5];
+    matmul_push pc = {.M = s.M, .K = s.K, .a_ld = s.a_ld, .alpha = s.alpha};
+    uint64_t a_bytes = ((uint64_t)((s.trans_a ? s.K : s.M) - 1) * s.a_ld +
+                        (s.trans_a ? s.M : s.K)) * 4;
+    SK_CHECK(silkie_op_bind(c, a->buf, a->offset, a_bytes, 4, SILKIE_VK_READ, &bind[0],
+                            &pc.a_off));
+    if (bias) {
+        SK_CHECK(silkie_op_bind(c, bias->buf, bias->offset, (uint64_t)s.N * 4, 4, SILKIE_VK_READ,
+                                &bind[2], &pc.bias_off));
+    } else {
+        bind[2] = bind[0]; /* never read; any valid buffer fills the slot */
+    }
+    SK_CHECK(silkie_op_bind(c, y->buf, y->offset, (uint64_t)s.M * s.N * 4, 4,
+                            s.accumulate ? SILKIE_VK_READ_WRITE : SILKIE_VK_WRITE, &bind[3],
+                            &pc.y_off));
+    pc.y_ld = s.N;
+
+    const int gemv = !s.trans_a && !s.w_kn && s.M <= GEMV_MAX_M;
+    uint32_t bm = 64, bn = 64, tm = 4, tn = 4;
+    if (!gemv) gemm_tiles(caps, s.M, &bm, &bn, &tm, &tn);
+    uint32_t spec[10];
+    uint32_t n_spec, gemv_rows = 2;
+    if (gemv) {
+        /* CPU drivers run a workgroup per thread and pay dearly per workgroup and barrier:
+         * few, fat workgroups there; GPUs want many small ones to fill the machine. */
+        int cpu = caps->device_type == DEVICE_TYPE_CPU;
+        uint32_t wg = cpu ? 64 : 128;
+        gemv_rows = cpu ? (s.M == 1 ? 16 : s.M <= 4 ? 8 : 4) : 2;
+        spec[0] = wg;
+        spec[1] = 0;
+        spec[2] = 0;
+        spec[3] = bias != NULL;
+        spec[4] = s.accumulate != 0;
+        spec[5] = caps->subgroup_ops != 0;
+        spec[6] = s.M;
+        spec[7] = gemv_rows;
+        spec[8] = wg; /* reduction slots: enough for one per invocation */
+        spec[9] = 0;  /* W_VEC, per part below */
+        n_spec = 10;
+    } else {
+        spec[0] = (bm / tm) * (bn / tn);
+        spec[1] = s.trans_a != 0;
+        spec[2] = s.w_kn != 0;
+        spec[3] = bias != NULL;
+        spec[4] = s.accumulate != 0;
+        spec[5] = bm;
+        spec[6] = bn;
+        spec[7] = tm;
+        spec[8] = tn;
+        n_spec = 9;
+    }
+
+    const uint32_t unit = weight_unit(w->dtype);
+    const uint32_t n_parts = w->n_parts > 1 ? w->n_parts : 1;
+    for (uint32_t p = 0; p < n_parts; p++) {
+        uint32_t row0 = n_parts > 1 ? p * w->part_rows : 0;
+        uint32_t w_rows = s.w_kn ? s.K : s.N; /* storage rows */
+        if (row0 >= w_rows) break;
+        uint32_t rows = n_parts > 1 ? SK_MIN(w->part_rows, w_rows - row0) : w_rows;
+        silkie_vk_buffer *wb = n_parts > 1 ? w->parts[p].buf : w->buf;
+        uint64_t woff = n_parts > 1 ? w->parts[p].offset : w->offset;
+        uint64_t wbytes = (uint64_t)(rows - 1) * s.w_row_bytes +
+                          (uint64_t)silkie_dtype_block_bytes(w->dtype) * w->ne[0] /
+                              silkie_dtype_block_elems(w->dtype);
+        SK_CHECK(silkie_op_bind(c, wb, woff, wbytes, unit, SILKIE_VK_READ, &bind[1], &pc.w_off));
+        bind[4] = bind[1]; /* gemv's 16-byte view of the same weights */
+        if (gemv && !is_quant(w->dtype)) {
+            uint32_t per16 = 16 / unit; /* elements per 16 bytes */
+            spec[9] = s.K % 8 == 0 && s.w_ld % per16 == 0 && pc.w_off % per16 == 0 &&
+                      bind[1].offset % 16 == 0; /* some devices align bindings to 4 only */
+        }
+        pc.w_ld = s.w_ld;
+        pc.N = s.w_kn ? s.N : rows;
+        pc.n0 = s.w_kn ? 0 : row0;
+        uint32_t gx, gy;
+        if (gemv) {
+            uint32_t groups = (pc.N + gemv_rows - 1) / gemv_rows;
+            gx = SK_MIN(groups, GRID_MAX);
+            gy = (groups + gx - 1) / gx;
+        } else {
+            gx = (pc.N + bn - 1) / bn;
+            gy = (s.M + bm - 1) / bm;
+        }
+        if (gx > GRID_MAX || gy > GRID_MAX)
+            return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: %ux%u workgroups exceed the grid", gx,
+                           gy);
+        silkie_vk_dispatch_desc d = {
+            .shader = shader_for(w->dtype, gemv),
+            .spec = spec,
+            .n_spec = n_spec,
+            .push = &pc,
+            .push_size = sizeof pc,
+            .bindings = bind,
+            .n_bindings = gemv ? 5 : 4,
+            .groups = {gx, gy, 1},
+            .label = gemv ? "gemv" : "matmul",
+        };
+        SK_CHECK(silkie_vk_cmd_dispatch(c->cmd, &d));
+    }
+    return SILKIE_OK;
+}

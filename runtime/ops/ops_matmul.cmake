@@ -1,0 +1,1 @@
+list(APPEND SILKIE_OPS_SOURCES matmul.c get_rows.c convert.c)

@@ -1,0 +1,1 @@
+list(APPEND SILKIE_REF_SOURCES image_resize.c)

@@ -1,0 +1,45 @@
+/* Image bytes -> the vision tower's input, exactly as the reference preprocesses: decode to
+ * RGB (no EXIF rotation), Pillow BICUBIC resize to the model's square size, CLIP normalise. */
+#include "camera/camera.h"
+#include "ref/ref_image.h"
+#include "session_int.h"
+
+silkie_status silkie_session_preprocess_rgb(const uint8_t *rgb, uint32_t w, uint32_t h,
+                                            uint32_t stride, uint32_t size, float *chw)
+{
+    SK_CHECK(silkie_image_check_dims("image", w, h));
+    uint8_t *resized = silkie_malloc((size_t)size * size * 3);
+    if (!resized) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "image: resize buffer");
+    silkie_status st = silkie_ref_resize_bicubic(rgb, w, h, 3, stride ? stride : 3 * w, resized,
+                                                 size, size);
+    if (st == SILKIE_OK)
+        silkie_ref_rgb_to_chw(resized, size, size, silkie_clip_mean, silkie_clip_std, chw);
+    silkie_free(resized);
+    return st;
+}
+
+silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, uint32_t size,
+                                                float *chw)
+{
+    silkie_image img;
+    silkie_image_init(&img);
+    silkie_status st;
+    switch (silkie_image_sniff(data, n)) {
+    case SILKIE_IMAGE_KIND_JPEG: {
+        silkie_jpeg_decoder *d = NULL;
+        st = silkie_jpeg_decoder_create(&d);
+        if (st == SILKIE_OK) st = silkie_jpeg_decode(d, data, n, NULL, &img);
+        silkie_jpeg_decoder_destroy(d);
+        break;
+    }
+    case SILKIE_IMAGE_KIND_PPM:
+        st = silkie_ppm_decode(data, n, 0, &img);
+        break;
+    default:
+        st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "image: not a JPEG or PPM file (%zu bytes)", n);
+    }
+    if (st == SILKIE_OK)
+        st = silkie_session_preprocess_rgb(img.data, img.width, img.height, 0, size, chw);
+    silkie_image_release(&img);
+    return st;
+}

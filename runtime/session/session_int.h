@@ -1,0 +1,71 @@
+/* Session layer internals shared with the API entry points. */
+#ifndef SILKIE_SESSION_INT_H
+#define SILKIE_SESSION_INT_H
+
+#include <stdatomic.h>
+
+#include "model/qwen.h"
+#include "sampler.h"
+#include "silkie/silkie.h"
+#include "silkie/silkie_text.h"
+
+struct silkie_model {
+    atomic_int refs;             /* the app's handle + one per session */
+    silkie_vk_device *dev;
+    silkie_qwen *q;
+    silkie_tokenizer *tok;
+    silkie_model_config cfg;
+    silkie_generation_config gen;
+};
+
+void silkie_model_release_ref(silkie_model *m);
+
+#define SK_MAX_PENDING_IMAGES 8
+
+typedef struct pending_image {
+    silkie_owned_tensor features; /* [Nq, D] on the device */
+    char name[64];
+    float *pixels;                /* kept only for dumps */
+} pending_image;
+
+struct silkie_session {
+    silkie_model *m;
+    silkie_session_params p;
+    silkie_sampler_params sp;
+    silkie_qwen_ctx *ctx;
+    silkie_sampler sampler;
+    silkie_text_stream *stream;
+    int32_t *tokens;              /* every token in the KV cache, in order */
+    uint32_t n_tokens, cap_tokens;
+    uint32_t need_im_end;         /* last answer ended without <|im_end|> in the cache */
+    pending_image pending[SK_MAX_PENDING_IMAGES];
+    uint32_t n_pending;
+    uint32_t n_images_total;      /* for default names */
+    char *answer;
+    size_t answer_len, answer_cap;
+    int32_t *answer_ids;
+    uint32_t n_answer, cap_answer;
+    atomic_int cancel;
+    silkie_status poisoned;       /* SILKIE_OK or DEVICE_LOST */
+    silkie_timings timings;
+    float *scratch_logits;        /* [n_vocab] sampler input */
+};
+
+/* Normalised pixels [3,S,S] (CHW f32) from 8-bit RGB with Pillow's bicubic resize. */
+silkie_status silkie_session_preprocess_rgb(const uint8_t *rgb, uint32_t w, uint32_t h,
+                                            uint32_t stride, uint32_t size, float *chw);
+/* Decodes JPEG or PPM bytes to RGB8 (Pillow-equivalent) and preprocesses them. */
+silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, uint32_t size,
+                                                float *chw);
+
+/* Writes tensors as a safetensors file (verification dumps). */
+typedef struct silkie_dump_tensor {
+    const char *name;
+    silkie_dtype dtype; /* F32, I64 */
+    uint32_t n_dims;
+    uint64_t shape[4];
+    const void *data;
+} silkie_dump_tensor;
+silkie_status silkie_dump_safetensors(const char *path, const silkie_dump_tensor *t, uint32_t n);
+
+#endif

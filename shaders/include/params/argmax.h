@@ -1,0 +1,8 @@
+#include "params/params.h"
+SK_PUSH_BEGIN(argmax_push)
+    SK_U32 n_cols;
+    SK_U32 n_rows;
+    SK_U32 x_stride;
+    SK_U32 x_off;
+    SK_U32 y_off;
+SK_PUSH_END(argmax_push)

@@ -1,0 +1,10 @@
+#include "params/params.h"
+SK_PUSH_BEGIN(rms_norm_push)
+    SK_U32 n_cols;   /* elements per row */
+    SK_U32 n_rows;
+    SK_U32 x_stride; /* elements between rows of x */
+    SK_U32 x_off;    /* element offsets of element 0 inside each binding */
+    SK_U32 w_off;
+    SK_U32 y_off;
+    SK_F32 eps;
+SK_PUSH_END(rms_norm_push)

@@ -1,0 +1,1 @@
+silkie_add_shader(image_preprocess)

@@ -1,0 +1,15 @@
+# End-to-end golden checks of the model (need the shared reference folder).
+if(TARGET silkie_session)
+  foreach(mode f32 f16 q8_0 q4_0)
+    set(name test_golden_model_${mode})
+    if(mode STREQUAL "f32")
+      silkie_add_test(test_golden_model SOURCES test_golden_model.c
+                      LIBS silkie_test_harness_vk silkie_model silkie_text PkgConfig::CJSON
+                      LABELS golden ARGS "${SILKIE_SHARED_DIR}/golden/tiny-a" f32)
+    else()
+      add_test(NAME ${name} COMMAND test_golden_model "${SILKIE_SHARED_DIR}/golden/tiny-a" ${mode})
+      set_tests_properties(${name} PROPERTIES LABELS golden SKIP_RETURN_CODE 77 TIMEOUT 600
+                           ENVIRONMENT "SILKIE_VALIDATE=1")
+    endif()
+  endforeach()
+endif()

@@ -1,0 +1,3 @@
+foreach(t matmul get_rows convert)
+  silkie_add_test(test_${t} SOURCES test_${t}.c LIBS silkie_test_harness_vk LABELS op TIMEOUT 60)
+endforeach()

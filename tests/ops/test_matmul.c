@@ -1,0 +1,246 @@
+/* silkie_op_matmul against silkie_ref_matmul: every weight type, GEMV and GEMM paths, shapes
+ * that are not multiples of any tile, transposed forms, accumulate/alpha/bias, strided A and
+ * split weights. The reference dequantizes the very same weight bytes, so only the summation
+ * order differs. */
+#include "harness_vk.h"
+#include "ref/ref.h"
+
+enum { F_BIAS = 1, F_TRANS_A = 2, F_W_KN = 4, F_ACC = 8, F_ALPHA = 16, F_STRIDE = 32,
+       F_SPLIT2 = 64, F_SPLIT3 = 128, F_WVIEW = 256 };
+
+typedef struct mm_case {
+    uint32_t M, N, K;
+    silkie_dtype dt;
+    uint32_t flags;
+} mm_case;
+
+#define ALL_DT 0x7fffffff /* expands to one case per weight type */
+
+static const mm_case cases[] = {
+    /*  M     N     K   weights            flags */
+    {   1,    1,   32, ALL_DT,             F_BIAS },
+    {   3,   17,   64, ALL_DT,             F_BIAS },           /* odd N, GEMV */
+    {   7,  129,   96, ALL_DT,             0 },                /* N one past a tile */
+    {   8,  300,  128, ALL_DT,             F_BIAS },           /* largest GEMV M */
+    {   9,   40,   64, ALL_DT,             F_BIAS },           /* smallest GEMM M */
+    {  33,   65,  160, ALL_DT,             F_BIAS },           /* GEMM, partial tiles */
+    {  64,   64, 4096, ALL_DT,             0 },                /* long K */
+    { 130,   70,   96, ALL_DT,             F_BIAS },           /* large-M tiles */
+    {   1,    1,    1, SILKIE_DTYPE_F32,   0 },
+    {   5,    3,    7, SILKIE_DTYPE_F16,   F_BIAS },           /* K not a multiple of 32 */
+    {  70,   33,   45, SILKIE_DTYPE_BF16,  F_BIAS },
+    {  70,   33,   45, SILKIE_DTYPE_F32,   F_TRANS_A },
+    {   3,   20,   64, SILKIE_DTYPE_F32,   F_TRANS_A | F_BIAS }, /* trans_a with tiny M */
+    {  33,   65,  160, SILKIE_DTYPE_F16,   F_TRANS_A | F_ACC },
+    {   9,   31,   40, SILKIE_DTYPE_F16,   F_W_KN },
+    {   1,   17,   33, SILKIE_DTYPE_BF16,  F_W_KN | F_BIAS },
+    {  40,   70,   50, SILKIE_DTYPE_F32,   F_TRANS_A | F_W_KN | F_ACC | F_ALPHA }, /* dW-like */
+    {   2,   50,   64, SILKIE_DTYPE_Q8_0,  F_ACC | F_ALPHA | F_BIAS },
+    {  20,   50,   64, SILKIE_DTYPE_Q4_0,  F_ACC | F_ALPHA },
+    {   4,   33,   96, SILKIE_DTYPE_Q8_0,  F_STRIDE | F_BIAS }, /* strided A rows, GEMV */
+    {  17,   33,   96, SILKIE_DTYPE_F16,   F_STRIDE },
+    {  17,   33,   96, SILKIE_DTYPE_F32,   F_STRIDE | F_TRANS_A },
+    {   1,  100,   64, SILKIE_DTYPE_Q4_0,  F_SPLIT3 | F_BIAS }, /* split weight, GEMV */
+    {  12,  100,   64, SILKIE_DTYPE_Q8_0,  F_SPLIT3 | F_BIAS }, /* split weight, GEMM */
+    {  10,   90,   48, SILKIE_DTYPE_F16,   F_SPLIT2 | F_ACC },
+    /* Weights as a column view (row stride, unaligned start): no 16-byte loads. */
+    {   2,   21,   64, SILKIE_DTYPE_F16,   F_WVIEW | F_BIAS },
+    {   3,   21,   64, SILKIE_DTYPE_F32,   F_WVIEW },
+    {  30,   21,   64, SILKIE_DTYPE_BF16,  F_WVIEW },
+    /* Qwen-VL shapes divided by 16: decode and prefill of qkv / ffn, vision mlp. */
+    {   1,  768,  256, SILKIE_DTYPE_Q4_0,  F_BIAS },
+    {   1,  256,  704, SILKIE_DTYPE_Q8_0,  0 },
+    {  24,  704,  256, SILKIE_DTYPE_Q4_0,  0 },
+    {  64,  104,  512, SILKIE_DTYPE_F16,   F_BIAS },
+};
+
+static double nmse_bound(silkie_dtype dt)
+{
+    switch (dt) {
+    case SILKIE_DTYPE_F32: return 1e-7;
+    case SILKIE_DTYPE_F16: case SILKIE_DTYPE_BF16: return 1e-5;
+    default: return 5e-4;
+    }
+}
+
+/* Uploads rows [r0, r0 + n) of a [rows, len] weight (already in storage bytes) as one tensor. */
+static int upload_rows(silkie_vk_device *d, silkie_dtype dt, const uint8_t *bytes, uint32_t len,
+                       uint32_t r0, uint32_t n, silkie_owned_tensor *o)
+{
+    const uint32_t ne[4] = {len, n, 1, 1};
+    return sk_tensor_from_host(d, dt, ne, bytes + silkie_ref_row_bytes(dt, len) * r0, o);
+}
+
+static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, uint64_t seed)
+{
+    const uint32_t M = tc->M, N = tc->N, K = tc->K, fl = tc->flags;
+    const int trans_a = !!(fl & F_TRANS_A), w_kn = !!(fl & F_W_KN), acc = !!(fl & F_ACC);
+    const float alpha = (fl & F_ALPHA) ? -0.75f : 0.0f;
+    char what[160];
+    snprintf(what, sizeof what, "matmul %ux%ux%u %s flags 0x%x", M, N, K, silkie_dtype_name(dt),
+             fl);
+    sk_rng rng;
+    sk_rng_seed(&rng, seed);
+
+    /* A as the op sees it: [a_rows, a_len] with a padded stride when F_STRIDE. */
+    const uint32_t a_rows = trans_a ? K : M, a_len = trans_a ? M : K;
+    const uint32_t pad = (fl & F_STRIDE) ? 5 : 0, col0 = pad ? 3 : 0, a_ld = a_len + pad;
+    float *a_host = silkie_calloc((size_t)a_rows * a_ld, sizeof(float));
+    float *a_dense = silkie_malloc((size_t)a_rows * a_len * sizeof(float));
+    sk_fill_uniform(&rng, a_host, (uint64_t)a_rows * a_ld, -1.0f, 1.0f);
+    for (uint32_t r = 0; r < a_rows; r++) {
+        memcpy(a_dense + (size_t)r * a_len, a_host + (size_t)r * a_ld + col0,
+               a_len * sizeof(float));
+    }
+    /* W storage: [N, K] or [K, N] rows, quantized from uniform values. */
+    const uint32_t w_rows = w_kn ? K : N, w_len = w_kn ? N : K;
+    float *w_f = silkie_malloc((size_t)w_rows * w_len * sizeof(float));
+    sk_fill_uniform(&rng, w_f, (uint64_t)w_rows * w_len, -1.0f, 1.0f);
+    uint64_t w_rb = silkie_ref_row_bytes(dt, w_len);
+    uint8_t *w_q = silkie_malloc(w_rb * w_rows);
+    for (uint32_t r = 0; r < w_rows; r++) {
+        silkie_ref_quantize_row(dt, w_f + (size_t)r * w_len, w_q + w_rb * r, w_len);
+    }
+    float *bias = silkie_malloc(N * sizeof(float));
+    sk_fill_uniform(&rng, bias, N, -2.0f, 2.0f);
+    float *y0 = silkie_malloc((size_t)M * N * sizeof(float));
+    sk_fill_uniform(&rng, y0, (uint64_t)M * N, -1.0f, 1.0f);
+    float *y_ref = silkie_malloc((size_t)M * N * sizeof(float));
+    float *y_got = silkie_malloc((size_t)M * N * sizeof(float));
+    memcpy(y_ref, y0, (size_t)M * N * sizeof(float));
+    silkie_ref_matmul(a_dense, trans_a, w_q, dt, w_kn, (fl & F_BIAS) ? bias : NULL, y_ref, M, N,
+                      K, acc, alpha);
+
+    silkie_owned_tensor ta = {0}, tb = {0}, tw[3];
+    memset(tw, 0, sizeof tw);
+    silkie_tensor_part parts[3];
+    sk_guarded gy = {0};
+    const uint32_t ne_a[4] = {a_ld, a_rows, 1, 1}, ne_b[4] = {N, 1, 1, 1};
+    const uint32_t ne_y[4] = {N, M, 1, 1};
+    int ok = sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_a, a_host, &ta);
+    ok = ok && sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_b, bias, &tb);
+    silkie_tensor w_view;
+    silkie_owned_tensor tw_pad = {0};
+    if (fl & F_WVIEW) {
+        /* Same values stored with 3 extra columns before and 5 after each row. */
+        const uint32_t ld = w_len + 8;
+        float *wp = silkie_calloc((size_t)w_rows * ld, sizeof(float));
+        uint8_t *wq = silkie_malloc(silkie_ref_row_bytes(dt, ld) * w_rows);
+        for (uint32_t r = 0; r < w_rows; r++) {
+            memcpy(wp + (size_t)r * ld + 3, w_f + (size_t)r * w_len, w_len * sizeof(float));
+        }
+        for (uint32_t r = 0; r < w_rows; r++) {
+            silkie_ref_quantize_row(dt, wp + (size_t)r * ld, wq + silkie_ref_row_bytes(dt, ld) * r,
+                                    ld);
+        }
+        ok = ok && upload_rows(d, dt, wq, ld, 0, w_rows, &tw_pad);
+        silkie_free(wp);
+        silkie_free(wq);
+    }
+    uint32_t n_parts = (fl & F_SPLIT3) ? 3 : (fl & F_SPLIT2) ? 2 : 1;
+    uint32_t part_rows = (w_rows + n_parts - 1) / n_parts;
+    for (uint32_t p = 0; ok && p < n_parts; p++) {
+        uint32_t r0 = p * part_rows, n = SK_MIN(part_rows, w_rows - r0);
+        ok = upload_rows(d, dt, w_q, w_len, r0, n, &tw[p]);
+        if (ok) parts[p] = (silkie_tensor_part){.buf = tw[p].t.buf, .offset = tw[p].t.offset};
+    }
+    ok = ok && sk_guarded_alloc(d, SILKIE_DTYPE_F32, ne_y, &gy);
+    SK_TEST_CHECK(ok, "%s: setup failed: %s", what, silkie_last_error());
+    if (ok) {
+        w_view = (fl & F_WVIEW) ? silkie_tensor_cols(&tw_pad.t, 3, w_len) : tw[0].t;
+        if (n_parts > 1) {
+            w_view.ne[1] = w_rows;
+            w_view.buf = NULL;
+            w_view.n_parts = n_parts;
+            w_view.part_rows = part_rows;
+            w_view.parts = parts;
+        }
+        silkie_tensor a_view = pad ? silkie_tensor_cols(&ta.t, col0, a_len) : ta.t;
+        /* Without accumulate y starts as NaN, so any output the op skips is caught. */
+        if (!acc) {
+            for (uint64_t i = 0; i < (uint64_t)M * N; i++) y_got[i] = NAN;
+        }
+        SK_TEST_OK(silkie_vk_buffer_write(gy.o.t.buf, gy.o.t.offset, acc ? y0 : y_got,
+                                          (uint64_t)M * N * sizeof(float)));
+        silkie_matmul_opts o = {.trans_a = trans_a, .w_kn = w_kn, .accumulate = acc,
+                                .alpha = alpha};
+        silkie_op_ctx c;
+        if (sk_op_begin(d, &c)) {
+            SK_TEST_OK(silkie_op_matmul(&c, &a_view, &w_view, (fl & F_BIAS) ? &tb.t : NULL,
+                                        &gy.o.t, &o));
+            SK_TEST_CHECK(sk_op_run(&c), "%s: run failed: %s", what, silkie_last_error());
+        } else {
+            SK_TEST_CHECK(0, "%s: begin failed", what);
+        }
+        SK_TEST_OK(silkie_tensor_download(&gy.o.t, y_got, (uint64_t)M * N * sizeof(float)));
+        double max_abs = 1e-4 * (sk_max_abs(y_ref, (uint64_t)M * N) + 1.0) *
+                         (dt == SILKIE_DTYPE_F32 ? 1.0 : 10.0);
+        sk_check_close(what, y_ref, y_got, (uint64_t)M * N, nmse_bound(dt), max_abs, seed);
+        printf("%-44s nmse %.2e max abs %.2e\n", what, sk_nmse(y_ref, y_got, (uint64_t)M * N),
+               sk_max_abs_diff(y_ref, y_got, (uint64_t)M * N));
+        sk_guarded_check(&gy, what);
+    }
+    sk_guarded_free(&gy);
+    for (uint32_t p = 0; p < 3; p++) silkie_tensor_free(&tw[p]);
+    silkie_tensor_free(&tw_pad);
+    silkie_tensor_free(&ta);
+    silkie_tensor_free(&tb);
+    silkie_free(a_host);
+    silkie_free(a_dense);
+    silkie_free(w_f);
+    silkie_free(w_q);
+    silkie_free(bias);
+    silkie_free(y0);
+    silkie_free(y_ref);
+    silkie_free(y_got);
+}
+
+/* Shapes the op must refuse with a status, not a crash. */
+static void test_errors(silkie_vk_device *d)
+{
+    silkie_owned_tensor a = {0}, w = {0}, y = {0};
+    const uint32_t ne_a[4] = {48, 2, 1, 1}, ne_w[4] = {48, 4, 1, 1}, ne_y[4] = {4, 2, 1, 1};
+    float buf[256] = {0};
+    int ok = sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_a, buf, &a);
+    ok = ok && sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_w, buf, &w);
+    ok = ok && sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_y, buf, &y);
+    SK_TEST_CHECK(ok, "error setup");
+    if (ok) {
+        silkie_op_ctx c;
+        if (sk_op_begin(d, &c)) {
+            silkie_tensor bad_y = y.t;
+            bad_y.ne[0] = 5;
+            SK_TEST_STATUS(silkie_op_matmul(&c, &a.t, &w.t, NULL, &bad_y, NULL),
+                           SILKIE_ERR_INVALID_ARGUMENT);
+            silkie_tensor q = w.t;
+            q.dtype = SILKIE_DTYPE_Q8_0; /* K = 48 is not a whole number of blocks */
+            SK_TEST_STATUS(silkie_op_matmul(&c, &a.t, &q, NULL, &y.t, NULL),
+                           SILKIE_ERR_INVALID_ARGUMENT);
+            silkie_tensor i = w.t;
+            i.dtype = SILKIE_DTYPE_I32;
+            SK_TEST_STATUS(silkie_op_matmul(&c, &a.t, &i, NULL, &y.t, NULL),
+                           SILKIE_ERR_UNSUPPORTED);
+            sk_op_run(&c);
+        }
+    }
+    silkie_tensor_free(&a);
+    silkie_tensor_free(&w);
+    silkie_tensor_free(&y);
+}
+
+int main(void)
+{
+    static const silkie_dtype all[] = {SILKIE_DTYPE_F32, SILKIE_DTYPE_F16, SILKIE_DTYPE_BF16,
+                                       SILKIE_DTYPE_Q8_0, SILKIE_DTYPE_Q4_0};
+    silkie_vk_device *d = sk_test_device();
+    uint64_t seed = 1000;
+    for (size_t i = 0; i < SK_ARRAY_LEN(cases); i++) {
+        if (cases[i].dt == (silkie_dtype)ALL_DT) {
+            for (size_t j = 0; j < SK_ARRAY_LEN(all); j++) run_case(d, &cases[i], all[j], seed++);
+        } else {
+            run_case(d, &cases[i], cases[i].dt, seed++);
+        }
+    }
+    test_errors(d);
+    return sk_test_device_finish(d, "test_matmul");
+}
