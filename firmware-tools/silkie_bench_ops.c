@@ -4,7 +4,11 @@
  * Each case records one command list with R back-to-back dispatches, submits it N times and
  * reports the median wall time per dispatch, so submission overhead is spread over R calls.
  *
- *   silkie-bench-ops [--quick] [--filter SUBSTR] [--iters N] [--reps R] [--json] [--device D]
+ *   silkie-bench-ops [--quick] [--variants] [--check] [--filter SUBSTR] [--iters N] [--reps R]
+ *                    [--json] [--device D]
+ *
+ * --variants times every matmul case under each named kernel setting of matmul.c; --check
+ * compares each setting's result with silkie_ref_matmul on small shapes and prints PASS/FAIL.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,11 +16,20 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "ref/ref.h"
+
+#ifdef SILKIE_BENCH_MATMUL
+/* Named kernel settings of matmul.c (benchmark and test hooks). */
+uint32_t silkie_op_matmul_n_tunings(void);
+const char *silkie_op_matmul_tuning_name(uint32_t i);
+silkie_status silkie_op_matmul_set_tuning(uint32_t i);
+const char *silkie_op_matmul_last_kernel(void);
+#endif
 
 typedef struct bench {
     silkie_vk_device *dev;
     const char *device_name;
-    int quick, json;
+    int quick, json, variants, check;
     const char *filter;
     uint32_t iters, reps;
     double copy_gbps, fma_gflops; /* reference points, 0 until measured */
@@ -71,8 +84,9 @@ static void json_str(const char *s)
 }
 
 /* ref: "copy" or "fma" -> which reference the percentage is of; NULL for none. */
+/* kernel: which setting and kernel ran (matmul rows), or NULL. */
 static void report(bench *b, const char *op, const char *shape, const char *dtype, double us,
-                   double flops, double bytes, const char *ref)
+                   double flops, double bytes, const char *ref, const char *kernel)
 {
     double gflops = us > 0 ? flops / (us * 1e3) : 0, gbps = us > 0 ? bytes / (us * 1e3) : 0;
     double pct = -1;
@@ -91,6 +105,10 @@ static void report(bench *b, const char *op, const char *shape, const char *dtyp
             json_str(ref);
             printf(",\"pct\":%.2f", pct);
         }
+        if (kernel) {
+            printf(",\"kernel\":");
+            json_str(kernel);
+        }
         printf(",\"reps\":%u,\"iters\":%u,\"device\":", b->reps, b->iters);
         json_str(b->device_name);
         printf("}\n");
@@ -98,7 +116,7 @@ static void report(bench *b, const char *op, const char *shape, const char *dtyp
         char pcts[32] = "";
         if (pct >= 0) snprintf(pcts, sizeof pcts, "%5.1f%% %s", pct, ref);
         printf("%-10s %-22s %-6s %12.2f %10.2f %9.2f  %-12s %s\n", op, shape, dtype, us, gflops,
-               gbps, pcts, b->device_name);
+               gbps, pcts, kernel ? kernel : "");
     }
     fflush(stdout);
 }
@@ -154,7 +172,7 @@ static void bench_copy(bench *b)
     if (us > 0) {
         double bytes = 2.0 * words * 4;
         b->copy_gbps = bytes / (us * 1e3);
-        if (want) report(b, "copy", shape, "u32", us, 0, bytes, NULL);
+        if (want) report(b, "copy", shape, "u32", us, 0, bytes, NULL, NULL);
     } else {
         b->failures++;
     }
@@ -183,7 +201,7 @@ static void bench_fma(bench *b)
         /* 8 chains x vec4 = 32 FMAs = 64 flops per invocation per trip. */
         double flops = (double)a.groups * 256 * a.iters * 64;
         b->fma_gflops = flops / (us * 1e3);
-        if (want) report(b, "fma_peak", shape, "f32", us, flops, 0, NULL);
+        if (want) report(b, "fma_peak", shape, "f32", us, flops, 0, NULL, NULL);
     } else {
         b->failures++;
     }
@@ -266,24 +284,136 @@ static void bench_matmul(bench *b, const char *op, uint32_t m, uint32_t n, uint3
         free(host);
         free(ah);
     }
-    double us = -1;
-    if (st == SILKIE_OK) {
-        mm_args args = {&a.t, &w.t, &y.t};
-        us = time_case(b, rec_mm, &args);
-    } else {
+    if (st != SILKIE_OK) {
         fprintf(stderr, "%s %s %s: %s\n", op, shape, dname, silkie_last_error());
-    }
-    if (us > 0) {
-        double flops = 2.0 * m * n * k;
-        double bytes = (double)wbytes + 4.0 * m * k + 4.0 * m * n;
-        report(b, op, shape, dname, us, flops, bytes, m == 1 ? "copy" : "fma");
-    } else {
         printf("%-10s %-22s %-6s   failed (see stderr)\n", op, shape, dname);
         b->failures++;
     }
+    /* The automatic setting, then (--variants) every named one for this case's path. */
+    const int gemv_path = m <= 8;
+    uint32_t n_t = b->variants ? silkie_op_matmul_n_tunings() : 1;
+    for (uint32_t t = 0; st == SILKIE_OK && t < n_t; t++) {
+        const char *tname = silkie_op_matmul_tuning_name(t);
+        if (t > 0 && (strncmp(tname, "gemv", 4) == 0) != gemv_path) continue;
+        /* The GEMV settings only concern quantized weights (gemv_q.comp). */
+        if (t > 0 && gemv_path && dt != SILKIE_DTYPE_Q8_0 && dt != SILKIE_DTYPE_Q4_0) continue;
+        silkie_op_matmul_set_tuning(t);
+        mm_args args = {&a.t, &w.t, &y.t};
+        double us = time_case(b, rec_mm, &args);
+        char kernel[128];
+        snprintf(kernel, sizeof kernel, "%s: %s", tname, silkie_op_matmul_last_kernel());
+        if (us > 0) {
+            double flops = 2.0 * m * n * k;
+            double bytes = (double)wbytes + 4.0 * m * k + 4.0 * m * n;
+            report(b, op, shape, dname, us, flops, bytes, m == 1 ? "copy" : "fma", kernel);
+        } else {
+            printf("%-10s %-22s %-6s   failed (see stderr) %s\n", op, shape, dname, kernel);
+            b->failures++;
+        }
+    }
+    silkie_op_matmul_set_tuning(0);
     silkie_tensor_free(&a);
     silkie_tensor_free(&w);
     silkie_tensor_free(&y);
+}
+
+/* --check: every named setting against silkie_ref_matmul on small shapes (GEMV and GEMM, each
+ * weight type, a partial last tile, a bias). Prints PASS/FAIL per setting and shape. */
+static int check_one(bench *b, uint32_t m, uint32_t n, uint32_t k, silkie_dtype dt, uint64_t seed)
+{
+    const uint32_t ane[4] = {k, m, 1, 1}, wne[4] = {k, n, 1, 1}, yne[4] = {n, m, 1, 1};
+    const uint32_t bne[4] = {n, 1, 1, 1};
+    uint64_t wrb = silkie_ref_row_bytes(dt, k);
+    float *ah = malloc((size_t)m * k * sizeof *ah), *wf = malloc((size_t)k * sizeof *wf);
+    float *bh = malloc((size_t)n * sizeof *bh), *ref = malloc((size_t)m * n * sizeof *ref);
+    float *got = malloc((size_t)m * n * sizeof *got);
+    uint8_t *wq = malloc(wrb * n);
+    silkie_owned_tensor a, w, bias, y;
+    memset(&a, 0, sizeof a), memset(&w, 0, sizeof w), memset(&bias, 0, sizeof bias);
+    memset(&y, 0, sizeof y);
+    silkie_status st = SILKIE_ERR_OUT_OF_MEMORY;
+    if (ah && wf && bh && ref && got && wq) {
+        uint64_t s = seed;
+        for (uint64_t i = 0; i < (uint64_t)m * k; i++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            ah[i] = (float)(s % 2001) * 1e-3f - 1.0f;
+        }
+        for (uint32_t r = 0; r < n; r++) {
+            for (uint32_t i = 0; i < k; i++) {
+                s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+                wf[i] = (float)(s % 2001) * 1e-3f - 1.0f;
+            }
+            silkie_ref_quantize_row(dt, wf, wq + wrb * r, k);
+        }
+        for (uint32_t i = 0; i < n; i++) bh[i] = (float)(i % 7) * 0.25f - 0.75f;
+        silkie_ref_matmul(ah, 0, wq, dt, 0, bh, ref, m, n, k, 0, 1.0f);
+        st = silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, ane, &a);
+    }
+    if (st == SILKIE_OK) st = silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_WEIGHTS, dt, wne, &w);
+    if (st == SILKIE_OK)
+        st = silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, bne, &bias);
+    if (st == SILKIE_OK)
+        st = silkie_tensor_alloc(b->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, yne, &y);
+    if (st == SILKIE_OK) st = silkie_tensor_upload(&a, ah, (uint64_t)m * k * 4);
+    if (st == SILKIE_OK) st = silkie_tensor_upload(&w, wq, wrb * n);
+    if (st == SILKIE_OK) st = silkie_tensor_upload(&bias, bh, (uint64_t)n * 4);
+    int fails = 0;
+    for (uint32_t t = 0; st == SILKIE_OK && t < silkie_op_matmul_n_tunings(); t++) {
+        /* Settings for the other path would repeat the automatic row. */
+        if (t > 0 && (strncmp(silkie_op_matmul_tuning_name(t), "gemv", 4) == 0) != (m <= 8))
+            continue;
+        silkie_op_matmul_set_tuning(t);
+        silkie_op_ctx c = {.dev = b->dev};
+        const char *kernel = "";
+        st = silkie_vk_buffer_fill(y.bufs[0], y.t.offset, (uint64_t)m * n * 4, 0x7fc00000u);
+        if (st == SILKIE_OK) st = silkie_vk_cmd_create(b->dev, &c.cmd);
+        if (st == SILKIE_OK) st = silkie_vk_cmd_begin(c.cmd);
+        if (st == SILKIE_OK) st = silkie_op_matmul(&c, &a.t, &w.t, &bias.t, &y.t, NULL);
+        if (st == SILKIE_OK) kernel = silkie_op_matmul_last_kernel();
+        if (st == SILKIE_OK) st = silkie_vk_cmd_end(c.cmd);
+        if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(c.cmd);
+        if (c.cmd) silkie_vk_cmd_destroy(c.cmd);
+        if (st == SILKIE_OK) st = silkie_tensor_download(&y.t, got, (uint64_t)m * n * 4);
+        if (st != SILKIE_OK) break;
+        /* Normalised squared error: only the summation order differs from the reference. */
+        double num = 0, den = 0;
+        for (uint64_t i = 0; i < (uint64_t)m * n; i++) {
+            double d = (double)got[i] - ref[i];
+            num += d * d;
+            den += (double)ref[i] * ref[i];
+        }
+        double nmse = den > 0 ? num / den : num;
+        /* f32 kernels differ from the reference only in summation order; the tensor-core one
+         * also rounds both operands to f16 (about 1e-7 expected). NaN (an unwritten output)
+         * fails either way. */
+        int pass = nmse < (strstr(kernel, "coopmat") ? 1e-5 : 1e-6);
+        fails += !pass;
+        char kdesc[128];
+        snprintf(kdesc, sizeof kdesc, "%s: %s", silkie_op_matmul_tuning_name(t), kernel);
+        printf("check %ux%ux%u %-5s %-40s nmse %.2e %s\n", m, n, k, silkie_dtype_name(dt), kdesc,
+               nmse, pass ? "PASS" : "FAIL");
+    }
+    silkie_op_matmul_set_tuning(0);
+    if (st != SILKIE_OK) {
+        printf("check %ux%ux%u %-5s FAIL (%s: %s)\n", m, n, k, silkie_dtype_name(dt),
+               silkie_status_name(st), silkie_last_error());
+        fails++;
+    }
+    fflush(stdout);
+    silkie_tensor_free(&a), silkie_tensor_free(&w), silkie_tensor_free(&bias);
+    silkie_tensor_free(&y);
+    free(ah), free(wf), free(bh), free(ref), free(got), free(wq);
+    return fails;
+}
+
+static void check_matmuls(bench *b)
+{
+    static const silkie_dtype wdt[] = {SILKIE_DTYPE_F16, SILKIE_DTYPE_Q8_0, SILKIE_DTYPE_Q4_0};
+    static const uint32_t shapes[][3] = {{1, 300, 256}, {5, 77, 160}, {130, 200, 256}};
+    uint64_t seed = 0x2545f4914f6cdd1dull;
+    for (size_t i = 0; i < SK_ARRAY_LEN(shapes); i++)
+        for (size_t j = 0; j < SK_ARRAY_LEN(wdt); j++)
+            b->failures += check_one(b, shapes[i][0], shapes[i][1], shapes[i][2], wdt[j], seed++);
 }
 
 static void bench_matmuls(bench *b)
@@ -307,9 +437,11 @@ static void bench_matmuls(bench *b)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: silkie-bench-ops [--quick] [--filter SUBSTR] [--iters N] [--reps R] [--json]\n"
-            "                        [--device NAME|INDEX]\n"
-            "  --quick   dimensions / 8 (for CPU drivers such as lavapipe)\n"
+            "usage: silkie-bench-ops [--quick] [--variants] [--check] [--filter SUBSTR]\n"
+            "                        [--iters N] [--reps R] [--json] [--device NAME|INDEX]\n"
+            "  --quick    dimensions / 8 (for CPU drivers such as lavapipe)\n"
+            "  --variants time each matmul case under every named kernel setting\n"
+            "  --check    only compare every kernel setting with the reference (PASS/FAIL)\n"
             "  --filter  only rows whose \"op shape dtype\" contains SUBSTR\n"
             "  --iters   timed submissions per case (median is reported; default 10)\n"
             "  --reps    dispatches recorded back to back per submission (default 10)\n");
@@ -324,6 +456,8 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (!strcmp(a, "--quick")) b.quick = 1;
         else if (!strcmp(a, "--json")) b.json = 1;
+        else if (!strcmp(a, "--variants")) b.variants = 1;
+        else if (!strcmp(a, "--check")) b.check = 1;
         else if (!strcmp(a, "--filter") && i + 1 < argc) b.filter = argv[++i];
         else if (!strcmp(a, "--iters") && i + 1 < argc) b.iters = (uint32_t)atoi(argv[++i]);
         else if (!strcmp(a, "--reps") && i + 1 < argc) b.reps = (uint32_t)atoi(argv[++i]);
@@ -340,10 +474,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "silkie-bench-ops: %s\n", silkie_last_error());
         return st == SILKIE_ERR_NO_DEVICE ? 77 : 1;
     }
-    b.device_name = silkie_vk_device_caps(b.dev)->device_name;
-    if (!b.json)
+    const silkie_vk_caps *caps = silkie_vk_device_caps(b.dev);
+    b.device_name = caps->device_name;
+#ifdef SILKIE_BENCH_MATMUL
+    if (b.check) {
+        printf("device: %s (vendor 0x%04x, subgroup %u, coopmat_nv %u)\n", b.device_name,
+               caps->vendor_id, caps->subgroup_size, caps->coopmat_nv);
+        check_matmuls(&b);
+        printf("check: %s\n", b.failures ? "FAIL" : "PASS");
+        silkie_vk_device_destroy(b.dev);
+        return b.failures ? 1 : 0;
+    }
+#endif
+    if (!b.json) {
+        printf("device: %s (vendor 0x%04x, subgroup %u, coopmat_nv %u)\n", b.device_name,
+               caps->vendor_id, caps->subgroup_size, caps->coopmat_nv);
         printf("%-10s %-22s %-6s %12s %10s %9s  %-12s %s\n", "op", "shape (MxNxK)", "dtype",
-               "us/call", "GFLOP/s", "GB/s", "of ref", "device");
+               "us/call", "GFLOP/s", "GB/s", "of ref", "setting: kernel");
+    }
     /* The reference points run even when filtered out: the percentages need them. */
     bench_copy(&b);
     bench_fma(&b);

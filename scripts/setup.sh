@@ -3,9 +3,9 @@
 # Every dependency comes from Debian's repository; see docs/DEPENDENCIES.md for why each is here.
 set -euo pipefail
 pkgs=(
-  build-essential cmake pkg-config ninja-build clang
+  build-essential cmake pkg-config ninja-build clang libclang-rt-dev
   libvulkan-dev glslang-tools spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  libturbojpeg0-dev libcjson-dev libpcre2-dev libutf8proc-dev libzip-dev
+  libturbojpeg0-dev libcjson-dev libpcre2-dev libutf8proc-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,6 +7,7 @@
 
 int silkie_cmd_ask(int argc, char **argv);
 int silkie_cmd_chat(int argc, char **argv);
+int silkie_cmd_camera(int argc, char **argv);
 int silkie_cmd_bench(int argc, char **argv);
 int silkie_cmd_tokenize(int argc, char **argv);
 int silkie_cmd_detokenize(int argc, char **argv);

@@ -1,5 +1,6 @@
 /* Model entry points: open a checkpoint folder, create the device, upload, load the tokenizer. */
 #include <stdio.h>
+#include <strings.h>
 
 #define SK_LOG_MODULE "api"
 #include "session/session_int.h"
@@ -34,6 +35,27 @@ static int is_valid_llm_type(silkie_dtype t)
            t == SILKIE_DTYPE_Q8_0 || t == SILKIE_DTYPE_Q4_0;
 }
 
+static bool is_gguf_path(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 5 && strcasecmp(path + n - 5, ".gguf") == 0;
+}
+
+/* One GGUF file holds config, tokenizer and weights (the vision part possibly in its mmproj
+ * sibling); matrices load in the types they are stored in (a quantized file is not
+ * re-quantized), and a model without the vision tower loads text-only. */
+static silkie_status load_gguf(const char *path, silkie_model *m, silkie_model_params *mp,
+                               silkie_dtype *embed_type, silkie_weights **w)
+{
+    bool has_vision = false;
+    SK_CHECK(silkie_qwen_gguf_open(path, w, &m->cfg, &m->gen, &has_vision));
+    SK_CHECK(silkie_tokenizer_load_gguf(path, &m->tok));
+    if (!has_vision) mp->text_only = 1;
+    silkie_qwen_gguf_types(*w, &mp->weight_type, embed_type, &mp->vision_type);
+    if (silkie_dtype_block_elems(mp->vision_type) > 1) mp->vision_type = SILKIE_DTYPE_F16;
+    return SILKIE_OK;
+}
+
 silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
                                 silkie_model **out)
 {
@@ -59,11 +81,18 @@ silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
     atomic_init(&m->refs, 1);
     silkie_weights *w = NULL;
     char vocab[4096];
-    silkie_status st = silkie_model_config_load(path, &m->cfg, &m->gen);
-    if (st == SILKIE_OK && snprintf(vocab, sizeof vocab, "%s/qwen.tiktoken", path) >= (int)sizeof vocab)
-        st = SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: path too long");
-    if (st == SILKIE_OK) st = silkie_tokenizer_load(vocab, &m->tok);
-    if (st == SILKIE_OK) st = silkie_weights_open(path, &w);
+    silkie_dtype embed_type = mp.weight_type;
+    silkie_status st;
+    if (is_gguf_path(path)) {
+        st = load_gguf(path, m, &mp, &embed_type, &w);
+    } else {
+        st = silkie_model_config_load(path, &m->cfg, &m->gen);
+        if (st == SILKIE_OK &&
+            snprintf(vocab, sizeof vocab, "%s/qwen.tiktoken", path) >= (int)sizeof vocab)
+            st = SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: path too long");
+        if (st == SILKIE_OK) st = silkie_tokenizer_load(vocab, &m->tok);
+        if (st == SILKIE_OK) st = silkie_weights_open(path, &w);
+    }
     if (st == SILKIE_OK) {
         silkie_vk_device_params dp;
         silkie_vk_device_params_init(&dp);
@@ -74,7 +103,7 @@ silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
     if (st == SILKIE_OK) {
         silkie_qwen_load_params lp = {.llm_dtype = mp.weight_type,
                                       .vision_dtype = mp.vision_type,
-                                      .embed_dtype = mp.weight_type,
+                                      .embed_dtype = embed_type,
                                       .skip_vision = mp.text_only,
                                       .max_layers = mp.max_layers};
         st = silkie_qwen_create(m->dev, &m->cfg, w, &lp, &m->q);

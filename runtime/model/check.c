@@ -135,14 +135,21 @@ static silkie_status check_one(const silkie_weights *w, const char *name, uint32
     return SILKIE_OK;
 }
 
-static silkie_status check_gguf(const silkie_weights *w, const elist *l)
+static silkie_status check_gguf(const silkie_weights *w, const elist *l, uint32_t patch_grid)
 {
     const char *arch = NULL;
     size_t alen = 0;
     if (silkie_gguf_get_str(w->gguf, "general.architecture", &arch, &alen) != SILKIE_OK)
         return SK_FAIL(SILKIE_ERR_BAD_MODEL, "weights: GGUF without general.architecture");
     silkie_gguf_part want;
-    if (alen == 4 && memcmp(arch, "qwen", 4) == 0) want = SILKIE_GGUF_PART_LLM;
+    bool vis = false;
+    if (silkie_gguf_find_kv(w->gguf, "clip.has_vision_encoder") &&
+        silkie_gguf_get_bool(w->gguf, "clip.has_vision_encoder", &vis) != SILKIE_OK)
+        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "weights: clip.has_vision_encoder is not a bool");
+    /* An LLM file whose mmproj sibling joined the view has the vision tensors too. */
+    if (silkie_weights_find(w, "v.patch_embd.weight")) vis = true;
+    if (alen == 4 && memcmp(arch, "qwen", 4) == 0)
+        want = vis ? SILKIE_GGUF_PART_ALL : SILKIE_GGUF_PART_LLM;
     else if (alen == 4 && memcmp(arch, "clip", 4) == 0) want = SILKIE_GGUF_PART_VISION;
     else return SK_FAIL(SILKIE_ERR_BAD_MODEL, "weights: GGUF architecture '%.*s' is not qwen "
                         "or clip", (int)SK_MIN(alen, 64u), arch);
@@ -152,8 +159,13 @@ static silkie_status check_gguf(const silkie_weights *w, const elist *l)
         silkie_gguf_conv conv;
         silkie_gguf_part part;
         uint32_t n = silkie_gguf_name_from_hf(e->name, names, &conv, &part);
-        if (!n || part != want) continue;
+        if (!n || (part != want && want != SILKIE_GGUF_PART_ALL)) continue;
         uint64_t s[4] = {e->shape[0], e->shape[1], e->shape[2], e->shape[3]};
+        /* The position table may be stored already upsampled to the patch grid. */
+        const silkie_weight *t = silkie_weights_find(w, names[0]);
+        if (t && strcmp(names[0], "v.position_embd.weight") == 0 && t->n_dims == 2 &&
+            t->shape[0] == (uint64_t)patch_grid * patch_grid)
+            s[0] = t->shape[0];
         if (conv == SILKIE_GGUF_CONV_QKV_HEADS || conv == SILKIE_GGUF_CONV_QKV_THIRDS) s[0] /= 3;
         if (conv == SILKIE_GGUF_CONV_TRANSPOSE) {
             s[0] = e->shape[1];
@@ -171,7 +183,7 @@ silkie_status silkie_weights_check_qwen_vl(const silkie_weights *w,
     elist l = {0};
     silkie_status st = build(&l, cfg);
     if (st == SILKIE_OK && w->format == SILKIE_WEIGHTS_GGUF) {
-        st = check_gguf(w, &l);
+        st = check_gguf(w, &l, cfg->visual.patch_grid);
     } else {
         for (uint32_t i = 0; st == SILKIE_OK && i < l.n; i++)
             st = check_one(w, l.e[i].name, l.e[i].n_dims, l.e[i].shape, false);

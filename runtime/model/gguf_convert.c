@@ -248,43 +248,54 @@ static bool is_table(const char *gguf)
 }
 
 static silkie_dtype pick_type(const silkie_gguf_convert_params *p, const char *gguf,
-                              const out_desc *o)
+                              const out_desc *o, silkie_gguf_part part)
 {
     silkie_dtype mt = p->matrix_type, ot = p->other_type;
+    if (p->part == SILKIE_GGUF_PART_ALL && part == SILKIE_GGUF_PART_VISION)
+        mt = p->vision_matrix_type;
     silkie_dtype t = (o->n_dims == 2 && !is_table(gguf)) ? mt : ot;
     if (silkie_dtype_block_elems(t) > 1 && o->row_len % 32) t = SILKIE_DTYPE_F16;
     return t;
 }
 
-static silkie_status write_meta(silkie_gguf_writer *g, const silkie_model_config *c,
-                                silkie_gguf_part part)
+static silkie_status write_llm_meta(silkie_gguf_writer *g, const silkie_model_config *c)
 {
-    if (part == SILKIE_GGUF_PART_LLM) {
-        SK_CHECK(silkie_gguf_writer_add_str(g, "general.architecture", "qwen"));
-        SK_CHECK(silkie_gguf_writer_add_str(g, "general.name", "Qwen-VL-Chat"));
-        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.context_length", c->max_position_embeddings));
-        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.block_count", c->n_layers));
-        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.embedding_length", c->hidden_size));
-        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.feed_forward_length", c->intermediate_size));
-        SK_CHECK(silkie_gguf_writer_add_f32(g, "qwen.rope.freq_base", c->rotary_base));
-        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.rope.dimension_count", c->rotary_dims));
-        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.attention.head_count", c->n_heads));
-        SK_CHECK(silkie_gguf_writer_add_f32(g, "qwen.attention.layer_norm_rms_epsilon", c->eps));
-        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.vocab_size", c->vocab_size));
-        if (c->use_logn_attn)
-            SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.attention.logn_base_length",
-                                                c->seq_length));
-        if (c->use_dynamic_ntk)
-            SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.rope.dynamic_ntk_base_length",
-                                                c->seq_length));
-        return silkie_gguf_writer_add_i32(g, "qwen.vision.image_start_token_id",
-                                          c->visual.image_start_id);
-    }
+    SK_CHECK(silkie_gguf_writer_add_str(g, "general.architecture", "qwen"));
+    SK_CHECK(silkie_gguf_writer_add_str(g, "general.name", "Qwen-VL-Chat"));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.context_length", c->max_position_embeddings));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.block_count", c->n_layers));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.embedding_length", c->hidden_size));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.feed_forward_length", c->intermediate_size));
+    SK_CHECK(silkie_gguf_writer_add_f32(g, "qwen.rope.freq_base", c->rotary_base));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.rope.dimension_count", c->rotary_dims));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.attention.head_count", c->n_heads));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.attention.key_length", c->head_dim));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.attention.value_length", c->head_dim));
+    SK_CHECK(silkie_gguf_writer_add_f32(g, "qwen.attention.layer_norm_rms_epsilon", c->eps));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.vocab_size", c->vocab_size));
+    /* Product keys: seq_length is the base of both inference-time corrections (spec §5.5,
+     * §5.6); the two optional keys say which of them the checkpoint enables. */
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.seq_length", c->seq_length));
+    if (c->use_logn_attn)
+        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.attention.logn_base_length",
+                                            c->seq_length));
+    if (c->use_dynamic_ntk)
+        SK_CHECK(silkie_gguf_writer_add_u32(g, "qwen.rope.dynamic_ntk_base_length",
+                                            c->seq_length));
+    return silkie_gguf_writer_add_i32(g, "qwen.vision.image_start_token_id",
+                                      c->visual.image_start_id);
+}
+
+static silkie_status write_vision_meta(silkie_gguf_writer *g, const silkie_model_config *c,
+                                       bool own_file)
+{
     const silkie_vision_config *v = &c->visual;
     static const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
     static const float std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
-    SK_CHECK(silkie_gguf_writer_add_str(g, "general.architecture", "clip"));
-    SK_CHECK(silkie_gguf_writer_add_str(g, "general.name", "Qwen-VL-Chat vision"));
+    if (own_file) {
+        SK_CHECK(silkie_gguf_writer_add_str(g, "general.architecture", "clip"));
+        SK_CHECK(silkie_gguf_writer_add_str(g, "general.name", "Qwen-VL-Chat vision"));
+    }
     SK_CHECK(silkie_gguf_writer_add_bool(g, "clip.has_vision_encoder", true));
     SK_CHECK(silkie_gguf_writer_add_str(g, "clip.projector_type", "qwenvl_resampler"));
     SK_CHECK(silkie_gguf_writer_add_u32(g, "clip.vision.image_size", v->image_size));
@@ -301,12 +312,42 @@ static silkie_status write_meta(silkie_gguf_writer *g, const silkie_model_config
     return silkie_gguf_writer_add_bool(g, "clip.use_gelu", true);
 }
 
+static silkie_status write_gen_meta(silkie_gguf_writer *g, const silkie_generation_config *x)
+{
+    SK_CHECK(silkie_gguf_writer_add_i32(g, "silkie.generation.eos_token_id", x->eos_token_id));
+    SK_CHECK(silkie_gguf_writer_add_i32(g, "silkie.generation.pad_token_id", x->pad_token_id));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "silkie.generation.max_new_tokens",
+                                        x->max_new_tokens));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "silkie.generation.max_window_size",
+                                        x->max_window_size));
+    SK_CHECK(silkie_gguf_writer_add_bool(g, "silkie.generation.do_sample", x->do_sample));
+    SK_CHECK(silkie_gguf_writer_add_u32(g, "silkie.generation.top_k", x->top_k));
+    SK_CHECK(silkie_gguf_writer_add_f32(g, "silkie.generation.top_p", x->top_p));
+    SK_CHECK(silkie_gguf_writer_add_f32(g, "silkie.generation.temperature", x->temperature));
+    return silkie_gguf_writer_add_f32(g, "silkie.generation.repetition_penalty",
+                                      x->repetition_penalty);
+}
+
+static silkie_status write_meta(silkie_gguf_writer *g, const silkie_model_config *c,
+                                const silkie_gguf_convert_params *p)
+{
+    if (p->part != SILKIE_GGUF_PART_VISION) {
+        SK_CHECK(write_llm_meta(g, c));
+        if (p->tiktoken_path)
+            SK_CHECK(silkie_gguf_write_qwen_vocab(g, p->tiktoken_path, c->vocab_size));
+    }
+    if (p->gen) SK_CHECK(write_gen_meta(g, p->gen));
+    if (p->part == SILKIE_GGUF_PART_LLM) return SILKIE_OK;
+    return write_vision_meta(g, c, p->part == SILKIE_GGUF_PART_VISION);
+}
+
 typedef struct job {
     const silkie_weight *src;
     silkie_gguf_conv conv;
     uint32_t k;
     out_desc o;
     silkie_dtype type;
+    float *pre; /* precomputed f32 rows (upsampled tables), owned; NULL = from src */
 } job;
 
 static silkie_status write_job(silkie_gguf_writer *g, const job *jb, uint32_t heads, float *row,
@@ -315,12 +356,46 @@ static silkie_status write_job(silkie_gguf_writer *g, const job *jb, uint32_t he
     const uint8_t *base = jb->src->data;
     uint64_t qb = silkie_ref_row_bytes(jb->type, jb->o.row_len);
     for (uint64_t r = 0; r < jb->o.rows; r++) {
-        for (uint64_t j = 0; j < jb->o.row_len; j++)
+        if (jb->pre) memcpy(row, jb->pre + r * jb->o.row_len, jb->o.row_len * sizeof(float));
+        for (uint64_t j = 0; !jb->pre && j < jb->o.row_len; j++)
             row[j] = load_elem(jb->src->dtype, base,
                                src_index(jb->src, jb->conv, jb->k, &jb->o, heads, r, j));
         silkie_ref_quantize_row(jb->type, row, qrow, jb->o.row_len);
         SK_CHECK(silkie_gguf_writer_write(g, qrow, (size_t)qb));
     }
+    return SILKIE_OK;
+}
+
+/* A [g*g, D] grid table bicubically upsampled to the patch grid, as the model does at load
+ * time, so that a reader (llama.cpp's clip loader included) needs no interpolation. */
+static silkie_status upsample_job(const silkie_weight *s, const silkie_vision_config *v, job *jb)
+{
+    if (s->n_dims != 2)
+        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "gguf_convert: table '%s' is not 2-D", s->name);
+    uint64_t D = s->shape[1], rows = s->shape[0];
+    uint32_t grid = 1;
+    while ((uint64_t)(grid + 1) * (grid + 1) <= rows) grid++;
+    if ((uint64_t)grid * grid != rows)
+        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "gguf_convert: table '%s' has %llu rows, not a "
+                       "square grid", s->name, (unsigned long long)rows);
+    uint64_t P = v->patch_grid;
+    float *src = silkie_malloc(rows * D * sizeof(float));
+    jb->pre = silkie_malloc(P * P * D * sizeof(float));
+    if (!src || !jb->pre) {
+        silkie_free(src);
+        return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_convert: table '%s'", s->name);
+    }
+    for (uint64_t i = 0; i < rows * D; i++) src[i] = load_elem(s->dtype, s->data, i);
+    silkie_ref_interp_bicubic(src, grid, grid, (uint32_t)D, jb->pre, (uint32_t)P, (uint32_t)P);
+    silkie_free(src);
+    jb->src = s;
+    jb->conv = SILKIE_GGUF_CONV_COPY;
+    jb->o.n_dims = 2;
+    jb->o.shape[0] = P * P;
+    jb->o.shape[1] = D;
+    jb->o.rows = P * P;
+    jb->o.row_len = D;
+    jb->type = SILKIE_DTYPE_F32;
     return SILKIE_OK;
 }
 
@@ -332,16 +407,19 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
     if (src->format == SILKIE_WEIGHTS_GGUF)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_convert: source is already GGUF");
     silkie_dtype mt = p->matrix_type, ot = p->other_type;
-    if (!is_float_type(mt) || !is_float_type(ot))
+    if (p->part != SILKIE_GGUF_PART_LLM && p->part != SILKIE_GGUF_PART_VISION &&
+        p->part != SILKIE_GGUF_PART_ALL)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_convert: part %d", (int)p->part);
+    if (!is_float_type(mt) || !is_float_type(ot) || !is_float_type(p->vision_matrix_type))
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_convert: output types must be f32, "
                        "f16, bf16, q8_0 or q4_0");
     SK_CHECK(silkie_weights_check_qwen_vl(src, cfg));
     uint32_t heads = cfg->visual.heads;
-    job *jobs = SK_NEW_ARRAY(job, (size_t)src->n * 3 + 1);
+    job *jobs = SK_NEW_ARRAY(job, (size_t)src->n * 3 + 2);
     if (!jobs) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_convert: job list");
     silkie_gguf_writer *g = NULL;
     silkie_status st = silkie_gguf_writer_create(path, 32, &g);
-    if (st == SILKIE_OK) st = write_meta(g, cfg, p->part);
+    if (st == SILKIE_OK) st = write_meta(g, cfg, p);
     uint32_t n_jobs = 0;
     uint64_t max_row = 1;
     for (uint32_t i = 0; st == SILKIE_OK && i < src->n; i++) {
@@ -350,7 +428,7 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
         silkie_gguf_conv conv;
         silkie_gguf_part part;
         uint32_t n = silkie_gguf_name_from_hf(s->name, names, &conv, &part);
-        if (!n || part != p->part) continue;
+        if (!n || (part != p->part && p->part != SILKIE_GGUF_PART_ALL)) continue;
         if (s->dtype != SILKIE_DTYPE_F32 && s->dtype != SILKIE_DTYPE_F16 &&
             s->dtype != SILKIE_DTYPE_BF16) {
             st = SK_FAIL(SILKIE_ERR_UNSUPPORTED, "gguf_convert: tensor '%s' is %s, want f32, f16 "
@@ -362,11 +440,21 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
             jb->src = s;
             jb->conv = conv;
             jb->k = k;
-            st = out_shape(s, conv, heads, &jb->o);
+            bool pos = strcmp(names[k], "v.position_embd.weight") == 0;
+            if (p->vision_tables && pos) st = upsample_job(s, &cfg->visual, jb);
+            else st = out_shape(s, conv, heads, &jb->o);
             if (st != SILKIE_OK) break;
-            jb->type = pick_type(p, names[k], &jb->o);
+            if (!jb->pre) jb->type = pick_type(p, names[k], &jb->o, part);
             max_row = SK_MAX(max_row, jb->o.row_len);
             st = silkie_gguf_writer_add_tensor(g, names[k], jb->type, jb->o.n_dims, jb->o.shape);
+        }
+        /* The key-side table of the resampler is the query-side table upsampled. */
+        if (st == SILKIE_OK && p->vision_tables && strcmp(names[0], "resampler.pos_embed") == 0) {
+            job *jb = &jobs[n_jobs++];
+            st = upsample_job(s, &cfg->visual, jb);
+            if (st == SILKIE_OK)
+                st = silkie_gguf_writer_add_tensor(g, "resampler.pos_embed_k", jb->type, 2,
+                                                   jb->o.shape);
         }
     }
     if (st == SILKIE_OK && p->extra) st = p->extra(p->extra_user, g, 0);
@@ -379,6 +467,7 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
     if (st == SILKIE_OK && p->extra) st = p->extra(p->extra_user, g, 1);
     silkie_free(row);
     silkie_free(qrow);
+    for (uint32_t i = 0; i < n_jobs; i++) silkie_free(jobs[i].pre);
     silkie_free(jobs);
     if (st == SILKIE_OK) return silkie_gguf_writer_finish(g);
     silkie_gguf_writer_destroy(g);

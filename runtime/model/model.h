@@ -154,7 +154,8 @@ const silkie_gguf *silkie_weights_gguf(const silkie_weights *w);
 /* Checks that every tensor Qwen-VL-Chat needs for `cfg` (spec §2.2, §2.3, with the sizes of cfg)
  * exists with the right shape and a float dtype (f32, f16, bf16; q8_0/q4_0 allowed for matrices
  * of a GGUF file). Works on Hugging Face names, and on GGUF files written by
- * silkie_gguf_convert_qwen (LLM or vision part, whichever the file holds). Returns
+ * silkie_gguf_convert_qwen (LLM part, vision part, or both: a combined file or an LLM file
+ * joined by its mmproj sibling; v.position_embd raw or upsampled to the patch grid). Returns
  * SILKIE_ERR_BAD_MODEL naming the first missing or mismatched tensor. */
 silkie_status silkie_weights_check_qwen_vl(const silkie_weights *w,
                                            const silkie_model_config *cfg);
@@ -271,6 +272,7 @@ typedef enum silkie_gguf_conv {
 typedef enum silkie_gguf_part {
     SILKIE_GGUF_PART_LLM = 0,    /* general.architecture "qwen" */
     SILKIE_GGUF_PART_VISION = 1, /* general.architecture "clip", projector "qwenvl_resampler" */
+    SILKIE_GGUF_PART_ALL = 2,    /* both in one file: architecture "qwen" plus the clip.* keys */
     SILKIE_GGUF_PART_MAX_ = 0x7fffffff
 } silkie_gguf_part;
 
@@ -295,13 +297,75 @@ typedef struct silkie_gguf_convert_params {
      * bytes in the same order. NULL = none. */
     silkie_status (*extra)(void *user, silkie_gguf_writer *w, int phase);
     void *extra_user;
+    /* Vision matrices when part == SILKIE_GGUF_PART_ALL (f32 zero value, f16, bf16). */
+    silkie_dtype vision_matrix_type;
+    /* qwen.tiktoken whose ranks become the tokenizer.ggml.* keys (LLM/ALL parts); NULL = none. */
+    const char *tiktoken_path;
+    /* Written as silkie.generation.* keys when not NULL. */
+    const silkie_generation_config *gen;
+    /* true: v.position_embd.weight holds the table already upsampled to the patch grid and
+     * resampler.pos_embed_k is added (spec §10.2); false: the raw 256-row table only. */
+    bool vision_tables;
 } silkie_gguf_convert_params;
 
 /* Writes the LLM or the vision part of a Hugging Face Qwen-VL weight set `src` (validated with
  * silkie_weights_check_qwen_vl first) as a GGUF file with the spec §10 names and metadata.
  * Positional tables are written raw (v.position_embd.weight = the stored 256-row table;
- * resampler.pos_embed_k is not written): the model code upsamples them at load time. */
+ * resampler.pos_embed_k is not written) unless p->vision_tables: the loader accepts both. */
 silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_model_config *cfg,
                                        const silkie_gguf_convert_params *p, const char *path);
+
+/* Writes the tokenizer.ggml.* keys (gpt2 model, qwen2 pre-tokenizer, tokens, types, merges,
+ * bos/eos/unk/pad = <|endoftext|>) for a qwen.tiktoken file plus the 217 specials; ids up to
+ * vocab_size beyond those become "[PAD<id>]" (UNUSED). SILKIE_ERR_BAD_FILE for a vocabulary that
+ * is not a byte-level BPE (a token that no two lower ranks form). */
+silkie_status silkie_gguf_write_qwen_vocab(silkie_gguf_writer *g, const char *tiktoken_path,
+                                           uint32_t vocab_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Qwen-VL as one GGUF file (gguf_config.c, gguf_pack.c, qwen_gguf.c; docs/FILES.md)            */
+
+/* Model and generation config from the metadata of a file written with
+ * silkie_gguf_convert_qwen (part LLM or ALL), validated like config.json. A file without the
+ * clip.* keys yields a config whose vision tower cannot be loaded (*has_vision false). gen and
+ * has_vision may be NULL. SILKIE_ERR_BAD_MODEL naming the key for missing or invalid values. */
+silkie_status silkie_model_config_from_gguf(const silkie_gguf *g, silkie_model_config *cfg,
+                                            silkie_generation_config *gen, bool *has_vision);
+/* Same with the clip.* keys taken from `vision` (an mmproj file) when it is not NULL. */
+silkie_status silkie_model_config_from_gguf2(const silkie_gguf *g, const silkie_gguf *vision,
+                                             silkie_model_config *cfg,
+                                             silkie_generation_config *gen, bool *has_vision);
+
+typedef struct silkie_gguf_pack_params {
+    silkie_dtype llm_type;    /* LLM matrices: f32 (zero value), f16, bf16, q8_0, q4_0 */
+    silkie_dtype vision_type; /* vision matrices: f32 (zero value), f16, bf16 */
+    bool split;               /* true: LLM + tokenizer in out_path, the vision part in its
+                                 mmproj sibling (silkie_qwen_gguf_mmproj_path), llama.cpp style */
+} silkie_gguf_pack_params;
+
+/* Packs a Hugging Face Qwen-VL folder (config.json, generation_config.json, qwen.tiktoken,
+ * safetensors or .bin weights) into one loadable GGUF file (part ALL, tokenizer, precomputed
+ * vision tables), or the LLM + mmproj pair, each written atomically. p may be NULL (f32). */
+silkie_status silkie_gguf_pack_qwen(const char *model_dir, const char *out_path,
+                                    const silkie_gguf_pack_params *p);
+
+/* The name under which the device loader finds Hugging Face tensor `hf` in w: hf itself for
+ * Hugging Face files, its one-to-one §10 name for GGUF files (into buf); other names pass
+ * unchanged. NULL when a GGUF file has no single tensor for it (split q/k/v, transposed proj). */
+const char *silkie_qwen_weight_name(const silkie_weights *w, const char *hf, char *buf,
+                                    size_t cap);
+/* Storage types of a GGUF file's matrices (those of blk.0.attn_qkv.weight, token_embd.weight and
+ * v.blk.0.attn_out.weight), so that loading keeps them as stored. Absent tensors leave the
+ * output unchanged. */
+void silkie_qwen_gguf_types(const silkie_weights *w, silkie_dtype *llm, silkie_dtype *embed,
+                            silkie_dtype *vision);
+/* "DIR/mmproj-NAME" for "DIR/NAME": where a model file's vision part lives when it is split. */
+silkie_status silkie_qwen_gguf_mmproj_path(const char *model_path, char *out, size_t cap);
+/* Opens a GGUF model: a combined file, or an LLM file (no clip.* keys) whose mmproj sibling, when
+ * present, adds the vision tensors to the same view. Returns the view with the config and
+ * generation config from metadata; *has_vision false means a text-only model. */
+silkie_status silkie_qwen_gguf_open(const char *path, silkie_weights **out,
+                                    silkie_model_config *cfg, silkie_generation_config *gen,
+                                    bool *has_vision);
 
 #endif /* SILKIE_MODEL_H */

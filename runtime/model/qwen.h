@@ -43,6 +43,7 @@ typedef struct silkie_qwen {
     silkie_owned_tensor ln_pre_w, ln_pre_b;
     silkie_vit_block *blocks;
     /* Resampler */
+    uint32_t has_kv_proj;         /* 0: identity (only when W == D) */
     silkie_owned_tensor kv_proj;  /* [D, W] */
     silkie_owned_tensor ln_kv_w, ln_kv_b, ln_q_w, ln_q_b, ln_post_w, ln_post_b;
     silkie_owned_tensor query;    /* [Nq, D] f32 */

@@ -74,8 +74,12 @@ silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
     SK_CHECK(tap(c, &X, taps->blocks_out));
 
     /* Resampler: learned queries cross-attend to the projected patches (spec §4.6). */
-    SK_CHECK(silkie_op_matmul(c, &X, &q->kv_proj.t, NULL, &ws->rkv.t, NULL));
-    SK_CHECK(silkie_op_layer_norm(c, &ws->rkv.t, &q->ln_kv_w.t, &q->ln_kv_b.t, &ws->rv.t, eps));
+    const silkie_tensor *kv_in = &X;
+    if (q->has_kv_proj) {
+        SK_CHECK(silkie_op_matmul(c, &X, &q->kv_proj.t, NULL, &ws->rkv.t, NULL));
+        kv_in = &ws->rkv.t;
+    }
+    SK_CHECK(silkie_op_layer_norm(c, kv_in, &q->ln_kv_w.t, &q->ln_kv_b.t, &ws->rv.t, eps));
     SK_CHECK(silkie_op_add(c, &ws->rv.t, &q->pos_k.t, &ws->rkv.t));
     SK_CHECK(tap(c, &q->pos_k.t, taps->resampler_kpos));
     SK_CHECK(silkie_op_layer_norm(c, &q->query.t, &q->ln_q_w.t, &q->ln_q_b.t, &ws->rq_in.t, eps));

@@ -18,7 +18,16 @@ typedef struct loader {
     void *chunk;             /* CHUNK_BYTES of conversion scratch */
     float *synth;            /* SYNTH_BYTES of N(0, 0.02) values standing in for every tensor */
     silkie_weight synth_w;
+    /* The chunk holds the synthetic block converted to (dtype, row_len) for this many rows, so
+     * the real model's 9.6 B parameters upload without converting each chunk again. */
+    silkie_dtype chunk_dtype;
+    uint64_t chunk_row_len, chunk_rows;
 } loader;
+
+static bool is_gguf(const loader *L)
+{
+    return L->w && silkie_weights_format_of(L->w) == SILKIE_WEIGHTS_GGUF;
+}
 
 /* Source bytes at byte_off of weight w; synthetic weights repeat one random block, which is
  * all a benchmark needs. */
@@ -46,7 +55,15 @@ static silkie_status write_rows(loader *L, silkie_owned_tensor *t, uint64_t row0
         uint64_t n = SK_MIN(SK_MIN(per_chunk, n_rows - done), left);
         const void *bytes = src_at(L, w, src_off + done * src_rb);
         if (w->dtype != t->t.dtype) {
-            SK_CHECK(silkie_convert_rows(w->dtype, bytes, t->t.dtype, L->chunk, n, row_len));
+            int cached = L->synth && L->chunk_dtype == t->t.dtype && L->chunk_row_len == row_len &&
+                         L->chunk_rows >= n;
+            if (!cached)
+                SK_CHECK(silkie_convert_rows(w->dtype, bytes, t->t.dtype, L->chunk, n, row_len));
+            if (L->synth && !cached) {
+                L->chunk_dtype = t->t.dtype;
+                L->chunk_row_len = row_len;
+                L->chunk_rows = n;
+            }
             bytes = L->chunk;
         }
         SK_CHECK(silkie_vk_buffer_write(b, off, bytes, n * dst_rb));
@@ -72,7 +89,10 @@ static silkie_status get(loader *L, const char *name, uint64_t n, const silkie_w
         *out = &L->synth_w;
         return SILKIE_OK;
     }
-    SK_CHECK(silkie_weights_get(L->w, name, out));
+    char gname[128];
+    const char *fname = silkie_qwen_weight_name(L->w, name, gname, sizeof gname);
+    if (!fname) return SK_FAIL(SILKIE_ERR_BAD_MODEL, "load: no GGUF tensor for '%s'", name);
+    SK_CHECK(silkie_weights_get(L->w, fname, out));
     uint64_t c = 1;
     for (uint32_t i = 0; i < (*out)->n_dims; i++) c *= (*out)->shape[i];
     if (c != n)
@@ -122,8 +142,13 @@ static silkie_status upload_f32(loader *L, silkie_owned_tensor *t, const float *
 
 /* A grid table [g*g, D] bicubically upsampled to the patch grid, kept in f32. */
 static silkie_status load_upsampled(loader *L, silkie_owned_tensor *t, const char *name,
-                                    uint32_t grid, uint32_t D, uint32_t out_grid)
+                                    uint32_t grid, uint32_t D, uint32_t out_grid, const char *pre)
 {
+    /* GGUF files may carry the table already upsampled (spec §10.2) under `pre`. */
+    uint64_t rows = (uint64_t)out_grid * out_grid;
+    const silkie_weight *p = is_gguf(L) ? silkie_weights_find(L->w, pre) : NULL;
+    if (p && p->n_dims == 2 && p->shape[0] == rows && p->shape[1] == D)
+        return load_matrix(L, t, pre, rows, D, SILKIE_DTYPE_F32);
     float *src = NULL, *dst = NULL;
     silkie_status st = host_f32(L, name, (uint64_t)grid * grid * D, &src);
     if (st == SILKIE_OK) {
@@ -170,6 +195,31 @@ static silkie_status load_llm(loader *L)
     return SILKIE_OK;
 }
 
+/* GGUF files hold q, k, v apart (spec §10.2); stacked as [q|k|v] rows they are what the fused
+ * attention matmul reads. fmt takes the block number, 'q'/'k'/'v' and "weight"/"bias". */
+static silkie_status load_split_qkv(loader *L, silkie_owned_tensor *wt, silkie_owned_tensor *bt,
+                                    const char *fmt, uint32_t blk)
+{
+    uint64_t W = L->q->cfg.visual.width;
+    char n[128];
+    SK_CHECK(alloc2d(L, wt, storage_for(L->q->params.vision_dtype, W), W, 3 * W));
+    float *bias = silkie_malloc(3 * W * sizeof(float));
+    if (!bias) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "load: qkv bias");
+    silkie_status st = SILKIE_OK;
+    for (uint32_t k = 0; k < 3 && st == SILKIE_OK; k++) {
+        const silkie_weight *w, *b;
+        snprintf(n, sizeof n, fmt, blk, "qkv"[k], "weight");
+        st = get(L, n, W * W, &w);
+        if (st == SILKIE_OK) st = write_rows(L, wt, k * W, w, 0, W, W);
+        snprintf(n, sizeof n, fmt, blk, "qkv"[k], "bias");
+        if (st == SILKIE_OK) st = get(L, n, W, &b);
+        if (st == SILKIE_OK) silkie_ref_dequant_row(b->dtype, b->data, bias + k * W, W);
+    }
+    if (st == SILKIE_OK) st = upload_f32(L, bt, bias, 3 * W, 1);
+    silkie_free(bias);
+    return st;
+}
+
 /* ViT in_proj rows are [head][q|k|v][hd]; the attention op wants [q|k|v][head][hd]. */
 static silkie_status load_vit_qkv(loader *L, silkie_vit_block *b, uint32_t blk)
 {
@@ -177,6 +227,7 @@ static silkie_status load_vit_qkv(loader *L, silkie_vit_block *b, uint32_t blk)
     uint64_t W = v->width, hd = v->head_dim;
     char n[160];
     const silkie_weight *w, *bias;
+    if (is_gguf(L)) return load_split_qkv(L, &b->qkv_w, &b->qkv_b, "v.blk.%u.attn_%c.%s", blk);
     snprintf(n, sizeof n, "transformer.visual.transformer.resblocks.%u.attn.in_proj.weight", blk);
     SK_CHECK(get(L, n, 3 * W * W, &w));
     snprintf(n, sizeof n, "transformer.visual.transformer.resblocks.%u.attn.in_proj.bias", blk);
@@ -199,6 +250,38 @@ static silkie_status load_vit_qkv(loader *L, silkie_vit_block *b, uint32_t blk)
     return st;
 }
 
+/* The end of load_vision for GGUF files: q, k, v come apart already, and proj is stored
+ * [out, in] (spec §10.2), transposed back here to the [in, out] layout the graph reads. */
+static silkie_status load_resampler_gguf(loader *L)
+{
+    silkie_qwen *q = L->q;
+    uint64_t D = q->cfg.visual.output_dim;
+    silkie_dtype dt = q->params.vision_dtype;
+    char n[64];
+    for (uint32_t i = 0; i < 3; i++) {
+        snprintf(n, sizeof n, "resampler.attn.%c.weight", "qkv"[i]);
+        SK_CHECK(load_matrix(L, &q->pool_w[i], n, D, D, dt));
+        snprintf(n, sizeof n, "resampler.attn.%c.bias", "qkv"[i]);
+        SK_CHECK(load_vector(L, &q->pool_b[i], n, D));
+    }
+    SK_CHECK(load_matrix(L, &q->pool_out_w, "resampler.attn.out.weight", D, D, dt));
+    SK_CHECK(load_vector(L, &q->pool_out_b, "resampler.attn.out.bias", D));
+    const silkie_weight *pw;
+    SK_CHECK(get(L, "resampler.proj.weight", D * D, &pw));
+    float *a = silkie_malloc(D * D * sizeof(float)), *t = silkie_malloc(D * D * sizeof(float));
+    silkie_status st = a && t ? SILKIE_OK : SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "load: proj");
+    if (st == SILKIE_OK) st = silkie_convert_rows(pw->dtype, pw->data, SILKIE_DTYPE_F32, a, D, D);
+    for (uint64_t r = 0; st == SILKIE_OK && r < D; r++)
+        for (uint64_t c = 0; c < D; c++) t[c * D + r] = a[r * D + c];
+    silkie_weight tw = {.name = "resampler.proj.weight", .dtype = SILKIE_DTYPE_F32, .data = t};
+    silkie_dtype pdt = silkie_dtype_block_elems(dt) > 1 ? SILKIE_DTYPE_F16 : dt;
+    if (st == SILKIE_OK) st = alloc2d(L, &q->proj, pdt, D, D);
+    if (st == SILKIE_OK) st = write_rows(L, &q->proj, 0, &tw, 0, D, D);
+    silkie_free(a);
+    silkie_free(t);
+    return st;
+}
+
 static silkie_status load_vision(loader *L)
 {
     silkie_qwen *q = L->q;
@@ -211,7 +294,7 @@ static silkie_status load_vision(loader *L)
 #define VN(s) "transformer.visual." s
     SK_CHECK(load_matrix(L, &q->conv_w, VN("conv1.weight"), W, 3 * P * P, dt));
     SK_CHECK(load_upsampled(L, &q->pos_embed, VN("positional_embedding"), pos_grid, (uint32_t)W,
-                            v->patch_grid));
+                            v->patch_grid, "v.position_embd.weight"));
     SK_CHECK(load_vector(L, &q->ln_pre_w, VN("ln_pre.weight"), W));
     SK_CHECK(load_vector(L, &q->ln_pre_b, VN("ln_pre.bias"), W));
     for (uint32_t b = 0; b < v->layers; b++) {
@@ -230,7 +313,10 @@ static silkie_status load_vision(loader *L)
         SK_CHECK(load_vector(L, &k->proj_b, BN("mlp.c_proj.bias"), W));
 #undef BN
     }
-    SK_CHECK(load_matrix(L, &q->kv_proj, VN("attn_pool.kv_proj.weight"), D, W, dt));
+    /* The reference resampler uses an identity instead of kv_proj when the widths agree. */
+    q->has_kv_proj = L->synth || W != D || silkie_weights_find(L->w, VN("attn_pool.kv_proj.weight"));
+    if (q->has_kv_proj)
+        SK_CHECK(load_matrix(L, &q->kv_proj, VN("attn_pool.kv_proj.weight"), D, W, dt));
     SK_CHECK(load_vector(L, &q->ln_kv_w, VN("attn_pool.ln_kv.weight"), D));
     SK_CHECK(load_vector(L, &q->ln_kv_b, VN("attn_pool.ln_kv.bias"), D));
     SK_CHECK(load_vector(L, &q->ln_q_w, VN("attn_pool.ln_q.weight"), D));
@@ -240,9 +326,10 @@ static silkie_status load_vision(loader *L)
     SK_CHECK(load_matrix(L, &q->query, VN("attn_pool.query"), Nq, D, SILKIE_DTYPE_F32));
     SK_CHECK(load_matrix(L, &q->pos_q, VN("attn_pool.pos_embed"), Nq, D, SILKIE_DTYPE_F32));
     SK_CHECK(load_upsampled(L, &q->pos_k, VN("attn_pool.pos_embed"), v->query_grid, (uint32_t)D,
-                            v->patch_grid));
+                            v->patch_grid, "resampler.pos_embed_k"));
     /* in_proj rows are [Wq; Wk; Wv]: three tensors, so none needs a split view. */
     const silkie_weight *iw, *ib;
+    if (is_gguf(L)) return load_resampler_gguf(L);
     SK_CHECK(get(L, VN("attn_pool.attn.in_proj_weight"), 3 * D * D, &iw));
     SK_CHECK(get(L, VN("attn_pool.attn.in_proj_bias"), 3 * D, &ib));
     for (uint64_t i = 0; i < 3; i++) {

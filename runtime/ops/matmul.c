@@ -1,11 +1,64 @@
 /* Matmul: GEMV for a few rows of A (decode), tiled GEMM otherwise. Split weights get one
  * dispatch per part, each writing its own column range of y. */
+#include <stdio.h>
+
 #include "ops.h"
 #include "params/matmul.h"
 
 #define GEMV_MAX_M 8u
 #define GRID_MAX 65535u
 #define DEVICE_TYPE_CPU 4u /* VK_PHYSICAL_DEVICE_TYPE_CPU; ops do not include Vulkan headers */
+#define VENDOR_AMD 0x1002u
+#define VENDOR_NVIDIA 0x10deu
+
+/* Kernel settings. The automatic choice comes from the device caps; the named settings below
+ * exist so that a benchmark can compare them on a real GPU and a test can check each one.
+ * Zero fields mean "automatic". */
+typedef struct mm_tuning {
+    const char *name;
+    uint32_t gemv_legacy;  /* 1: quantized GEMV through gemv.comp (the workgroup-reduction form) */
+    uint32_t gemv_wg;      /* gemv_q.comp workgroup size */
+    uint32_t gemv_rows;    /* gemv_q.comp rows per subgroup pass */
+    uint32_t gemm_bm, gemm_bn, gemm_tm, gemm_tn;
+    uint32_t gemm_coopmat; /* 1: matmul_coopmat.comp where the device has it */
+} mm_tuning;
+
+static const mm_tuning tunings[] = {
+    {.name = "auto"},
+    {.name = "gemv-legacy", .gemv_legacy = 1},
+    {.name = "gemv-wg64-r1", .gemv_wg = 64, .gemv_rows = 1},
+    {.name = "gemv-wg128-r2", .gemv_wg = 128, .gemv_rows = 2},
+    {.name = "gemv-wg128-r4", .gemv_wg = 128, .gemv_rows = 4},
+    {.name = "gemv-wg256-r8", .gemv_wg = 256, .gemv_rows = 8},
+    {.name = "gemm-64x64", .gemm_bm = 64, .gemm_bn = 64, .gemm_tm = 4, .gemm_tn = 4},
+    {.name = "gemm-128x64", .gemm_bm = 128, .gemm_bn = 64, .gemm_tm = 8, .gemm_tn = 4},
+    {.name = "gemm-128x128", .gemm_bm = 128, .gemm_bn = 128, .gemm_tm = 8, .gemm_tn = 8},
+    /* Not automatic yet: it rounds activations to f16 (range and precision) and has only been
+     * checked for SPIR-V validity here; silkie-bench-ops --check says whether it is right. */
+    {.name = "gemm-coopmat", .gemm_coopmat = 1},
+};
+static uint32_t tuning_sel; /* index into tunings; process-wide, for benchmarks and tests */
+
+/* What the latest silkie_op_matmul call recorded, e.g. "gemv_q wg128 r2 a4 w32". */
+static char last_kernel[64];
+
+const char *silkie_op_matmul_last_kernel(void) { return last_kernel; }
+
+uint32_t silkie_op_matmul_n_tunings(void) { return (uint32_t)SK_ARRAY_LEN(tunings); }
+
+const char *silkie_op_matmul_tuning_name(uint32_t i)
+{
+    return i < SK_ARRAY_LEN(tunings) ? tunings[i].name : NULL;
+}
+
+silkie_status silkie_op_matmul_set_tuning(uint32_t i)
+{
+    if (i >= SK_ARRAY_LEN(tunings))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: no tuning %u (have %u)", i,
+                       (uint32_t)SK_ARRAY_LEN(tunings));
+    tuning_sel = i;
+    return SILKIE_OK;
+}
 
 silkie_status silkie_op_bind(const silkie_op_ctx *c, silkie_vk_buffer *buf, uint64_t offset,
                              uint64_t bytes, uint32_t elem_bytes, silkie_vk_access access,
@@ -51,6 +104,17 @@ static silkie_shader_id shader_for(silkie_dtype t, int gemv)
     case SILKIE_DTYPE_Q8_0: return gemv ? SILKIE_SHADER_GEMV_W_Q8_0 : SILKIE_SHADER_MATMUL_W_Q8_0;
     case SILKIE_DTYPE_Q4_0: return gemv ? SILKIE_SHADER_GEMV_W_Q4_0 : SILKIE_SHADER_MATMUL_W_Q4_0;
     default: return gemv ? SILKIE_SHADER_GEMV_W_F32 : SILKIE_SHADER_MATMUL_W_F32;
+    }
+}
+
+static silkie_shader_id coopmat_shader(silkie_dtype t)
+{
+    switch (t) {
+    case SILKIE_DTYPE_F16: return SILKIE_SHADER_MATMUL_COOPMAT_W_F16;
+    case SILKIE_DTYPE_BF16: return SILKIE_SHADER_MATMUL_COOPMAT_W_BF16;
+    case SILKIE_DTYPE_Q8_0: return SILKIE_SHADER_MATMUL_COOPMAT_W_Q8_0;
+    case SILKIE_DTYPE_Q4_0: return SILKIE_SHADER_MATMUL_COOPMAT_W_Q4_0;
+    default: return SILKIE_SHADER_MATMUL_COOPMAT_W_F32;
     }
 }
 
@@ -124,8 +188,8 @@ static silkie_status check_shapes(const silkie_tensor *a, const silkie_tensor *w
     return SILKIE_OK;
 }
 
-/* Shared memory of matmul.comp's two padded k-major tiles (BK = 32). */
-static uint32_t gemm_shared_bytes(uint32_t bm, uint32_t bn) { return 32u * (bm + bn + 2u) * 4u; }
+/* Shared memory of matmul.comp's two k-major tiles (BK = 32, rows padded by 4 floats). */
+static uint32_t gemm_shared_bytes(uint32_t bm, uint32_t bn) { return 32u * (bm + bn + 8u) * 4u; }
 
 /* Tile shape for the GEMM path. Large M: 128x128 (8x8 per invocation, ~33 KiB of shared
  * memory), or 128x64 (8x4, ~25 KiB) where shared memory is 32 KiB (mobile GPUs, lavapipe).
@@ -133,6 +197,16 @@ static uint32_t gemm_shared_bytes(uint32_t bm, uint32_t bn) { return 32u * (bm +
 static void gemm_tiles(const silkie_vk_caps *caps, uint32_t M, uint32_t *bm, uint32_t *bn,
                        uint32_t *tm, uint32_t *tn)
 {
+    const mm_tuning *t = &tunings[tuning_sel];
+    if (t->gemm_bm) {
+        /* A named tile shape, when the device can hold it (else the automatic one). */
+        uint32_t inv = (t->gemm_bm / t->gemm_tm) * (t->gemm_bn / t->gemm_tn);
+        if (inv <= caps->max_workgroup_invocations &&
+            gemm_shared_bytes(t->gemm_bm, t->gemm_bn) <= caps->max_shared_memory) {
+            *bm = t->gemm_bm, *bn = t->gemm_bn, *tm = t->gemm_tm, *tn = t->gemm_tn;
+            return;
+        }
+    }
     *bm = *bn = 64;
     *tm = *tn = 4;
     if (caps->max_workgroup_invocations < 256) {
@@ -149,6 +223,34 @@ static void gemm_tiles(const silkie_vk_caps *caps, uint32_t M, uint32_t *bm, uin
     }
 }
 
+/* gemv_q.comp settings: workgroup size and rows per subgroup pass. Subgroups are independent
+ * there, so the workgroup only bundles them: a few subgroups per workgroup on GPUs (enough
+ * workgroups to spread over every compute unit), and many rows per workgroup on CPU drivers,
+ * which pay per workgroup. Each lane reads 128 bytes of activations per 18/34-byte block, so
+ * activation traffic (from L1) outweighs weight traffic unless several rows share it: 4 rows
+ * per pass for M = 1 (still ~1000 subgroups for a 4096-row weight), 2 when each block already
+ * serves several rows of A. */
+static void gemv_q_tuning(const silkie_vk_caps *caps, uint32_t M, uint32_t *wg, uint32_t *rows,
+                          uint32_t *wg_rows)
+{
+    const mm_tuning *t = &tunings[tuning_sel];
+    uint32_t sg = caps->subgroup_size ? caps->subgroup_size : 32;
+    if (caps->device_type == DEVICE_TYPE_CPU) {
+        *wg = 64, *rows = 2;
+    } else if (caps->vendor_id == VENDOR_NVIDIA) {
+        *wg = 128, *rows = M == 1 ? 4 : 2; /* 4 warps */
+    } else if (caps->vendor_id == VENDOR_AMD) {
+        *wg = 256, *rows = M == 1 ? 4 : 2; /* 4 wave64 (or 8 wave32) */
+    } else {
+        *wg = 64, *rows = 1;  /* mobile: subgroups of 16-64, small register files */
+    }
+    if (t->gemv_wg) *wg = t->gemv_wg, *rows = t->gemv_rows;
+    if (*wg > caps->max_workgroup_invocations) *wg = caps->max_workgroup_invocations;
+    if (*wg < sg) *wg = sg; /* one full subgroup at least */
+    /* The shader is correct for any subgroup size; this only sizes the grid. */
+    *wg_rows = *rows * SK_MAX(*wg / sg, 1u);
+}
+
 silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *w,
                                const silkie_tensor *bias, silkie_tensor *y,
                                const silkie_matmul_opts *opts)
@@ -160,7 +262,7 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
     SK_CHECK(check_shapes(a, w, bias, y, opts ? opts : &none, &s));
     const silkie_vk_caps *caps = silkie_vk_device_caps(c->dev);
 
-    silkie_vk_binding bind[5];
+    silkie_vk_binding bind[6];
     matmul_push pc = {.M = s.M, .K = s.K, .a_ld = s.a_ld, .alpha = s.alpha};
     uint64_t a_bytes = ((uint64_t)((s.trans_a ? s.K : s.M) - 1) * s.a_ld +
                         (s.trans_a ? s.M : s.K)) * 4;
@@ -178,11 +280,31 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
     pc.y_ld = s.N;
 
     const int gemv = !s.trans_a && !s.w_kn && s.M <= GEMV_MAX_M;
+    /* Quantized GEMV goes through gemv_q.comp, which needs subgroup arithmetic. */
+    const int gemv_q = gemv && is_quant(w->dtype) && caps->subgroup_ops &&
+                       !tunings[tuning_sel].gemv_legacy;
+    /* Tensor-core GEMM: Linear weights, untransposed A, f16 16x16x16 on 32-wide subgroups. */
+    const int coopmat = !gemv && tunings[tuning_sel].gemm_coopmat && caps->coopmat_nv &&
+                        caps->fp16_arith && caps->subgroup_size == 32 && !s.trans_a && !s.w_kn;
     uint32_t bm = 64, bn = 64, tm = 4, tn = 4;
-    if (!gemv) gemm_tiles(caps, s.M, &bm, &bn, &tm, &tn);
-    uint32_t spec[10];
+    if (!gemv && !coopmat) gemm_tiles(caps, s.M, &bm, &bn, &tm, &tn);
+    uint32_t spec[11];
     uint32_t n_spec, gemv_rows = 2;
-    if (gemv) {
+    if (gemv_q) {
+        uint32_t wg, rows;
+        gemv_q_tuning(caps, s.M, &wg, &rows, &gemv_rows);
+        spec[0] = wg;
+        spec[1] = spec[2] = spec[5] = 0; /* unused by gemv_q */
+        spec[3] = bias != NULL;
+        spec[4] = s.accumulate != 0;
+        spec[6] = s.M;
+        spec[7] = rows;
+        spec[8] = gemv_rows;
+        /* vec4 activations: every row of A starts on a 16-byte boundary of the binding. */
+        spec[9] = pc.a_off % 4 == 0 && s.a_ld % 4 == 0 && bind[0].offset % 16 == 0;
+        spec[10] = 0; /* W32, per part below */
+        n_spec = 11;
+    } else if (gemv) {
         /* CPU drivers run a workgroup per thread and pay dearly per workgroup and barrier:
          * few, fat workgroups there; GPUs want many small ones to fill the machine. */
         int cpu = caps->device_type == DEVICE_TYPE_CPU;
@@ -209,8 +331,12 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
         spec[6] = bn;
         spec[7] = tm;
         spec[8] = tn;
-        n_spec = 9;
+        spec[9] = !s.trans_a && s.K % 4 == 0 && pc.a_off % 4 == 0 && s.a_ld % 4 == 0 &&
+                  bind[0].offset % 16 == 0; /* A_VEC */
+        spec[10] = 0;                       /* W_VEC, per part below */
+        n_spec = 11;
     }
+    bind[5] = bind[0]; /* the vec4 view of A (gemv_q, matmul) */
 
     const uint32_t unit = weight_unit(w->dtype);
     const uint32_t n_parts = w->n_parts > 1 ? w->n_parts : 1;
@@ -225,11 +351,20 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
                           (uint64_t)silkie_dtype_block_bytes(w->dtype) * w->ne[0] /
                               silkie_dtype_block_elems(w->dtype);
         SK_CHECK(silkie_op_bind(c, wb, woff, wbytes, unit, SILKIE_VK_READ, &bind[1], &pc.w_off));
-        bind[4] = bind[1]; /* gemv's 16-byte view of the same weights */
-        if (gemv && !is_quant(w->dtype)) {
+        bind[4] = bind[1]; /* gemv's 16-byte view, or gemv_q's 32-bit view, of the weights */
+        if (gemv_q) {
+            /* The 32-bit view must start on a word and end on one: round the range up when
+             * the buffer has room (it is read-only, so the extra bytes are never trusted). */
+            uint64_t end = bind[1].offset + bind[1].range;
+            uint64_t end4 = (end + 3) / 4 * 4;
+            spec[10] = bind[1].offset % 4 == 0 && end4 <= silkie_vk_buffer_size(wb) &&
+                       end4 - bind[1].offset <= caps->max_storage_buffer_range;
+            if (spec[10]) bind[4].range = end4 - bind[1].offset;
+        } else if (!is_quant(w->dtype) && !s.w_kn) {
             uint32_t per16 = 16 / unit; /* elements per 16 bytes */
-            spec[9] = s.K % 8 == 0 && s.w_ld % per16 == 0 && pc.w_off % per16 == 0 &&
+            int vec = s.K % 8 == 0 && s.w_ld % per16 == 0 && pc.w_off % per16 == 0 &&
                       bind[1].offset % 16 == 0; /* some devices align bindings to 4 only */
+            spec[gemv ? 9 : 10] = (uint32_t)vec;
         }
         pc.w_ld = s.w_ld;
         pc.N = s.w_kn ? s.N : rows;
@@ -247,17 +382,32 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
             return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: %ux%u workgroups exceed the grid", gx,
                            gy);
         silkie_vk_dispatch_desc d = {
-            .shader = shader_for(w->dtype, gemv),
+            .shader = gemv_q    ? (w->dtype == SILKIE_DTYPE_Q8_0 ? SILKIE_SHADER_GEMV_Q_W_Q8_0
+                                                                 : SILKIE_SHADER_GEMV_Q_W_Q4_0)
+                      : coopmat ? coopmat_shader(w->dtype)
+                                : shader_for(w->dtype, gemv),
             .spec = spec,
             .n_spec = n_spec,
             .push = &pc,
             .push_size = sizeof pc,
             .bindings = bind,
-            .n_bindings = gemv ? 5 : 4,
+            .n_bindings = gemv ? (gemv_q ? 6 : 5) : coopmat ? 4 : 6,
             .groups = {gx, gy, 1},
-            .label = gemv ? "gemv" : "matmul",
+            .label = gemv_q ? "gemv_q" : gemv ? "gemv" : coopmat ? "matmul_coopmat" : "matmul",
         };
         SK_CHECK(silkie_vk_cmd_dispatch(c->cmd, &d));
+        if (gemv_q) {
+            snprintf(last_kernel, sizeof last_kernel, "gemv_q wg%u r%u%s%s", spec[0], spec[7],
+                     spec[9] ? " a4" : "", spec[10] ? " w32" : "");
+        } else if (gemv) {
+            snprintf(last_kernel, sizeof last_kernel, "gemv wg%u rows%u%s", spec[0], gemv_rows,
+                     spec[9] ? " w16B" : "");
+        } else if (coopmat) {
+            snprintf(last_kernel, sizeof last_kernel, "gemm coopmat-nv 64x64 f16");
+        } else {
+            snprintf(last_kernel, sizeof last_kernel, "gemm %ux%u/%ux%u%s%s", bm, bn, tm, tn,
+                     spec[9] ? " a4" : "", spec[10] ? " w16B" : "");
+        }
     }
     return SILKIE_OK;
 }

@@ -135,6 +135,7 @@ void silkie_session_destroy(silkie_session *s)
 {
     if (!s) return;
     clear_pending(s);
+    silkie_session_frame_release(s);
     silkie_qwen_ctx_destroy(s->ctx);
     silkie_sampler_release(&s->sampler);
     silkie_text_stream_destroy(s->stream);
@@ -313,6 +314,8 @@ silkie_status silkie_session_ask(silkie_session *s, const char *question,
     if (!question) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "ask: question is NULL");
     silkie_ask_params ap;
     silkie_ask_params_init(&ap);
+    if (p && p->struct_size < sizeof(uint32_t) * 2)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "ask: struct_size unset");
     if (p) read_params(&ap, sizeof ap, p);
     atomic_store(&s->cancel, 0);
     s->answer_len = 0;
@@ -403,8 +406,9 @@ silkie_status silkie_session_ask(silkie_session *s, const char *question,
             uint32_t n = 0;
             uint64_t S = v->image_size;
             if (n_img) {
-                t[n++] = (silkie_dump_tensor){"pixel_values", SILKIE_DTYPE_F32, 3, {3, S, S},
-                                              s->pending[0].pixels};
+                if (s->pending[0].pixels) /* frames are preprocessed on the device only */
+                    t[n++] = (silkie_dump_tensor){"pixel_values", SILKIE_DTYPE_F32, 3,
+                                                  {3, S, S}, s->pending[0].pixels};
                 t[n++] = (silkie_dump_tensor){"vision_features", SILKIE_DTYPE_F32, 2,
                                               {v->n_queries, v->output_dim}, feat};
             }
@@ -470,6 +474,10 @@ static silkie_status generate(silkie_session *s, const silkie_ask_params *ap, co
         s->timings.decode_tokens++;
         if (st != SILKIE_OK || stop) break;
     }
+    /* finish is a public entry point and clears this thread's message (so may the callback):
+     * keep the loop's failure message for the caller. */
+    char msg[256] = "";
+    if (st != SILKIE_OK) snprintf(msg, sizeof msg, "%s", silkie_last_error());
     const char *tail = NULL;
     size_t tl = 0;
     if (silkie_text_stream_finish(s->stream, &tail, &tl) == SILKIE_OK && tl) {
@@ -477,7 +485,7 @@ static silkie_status generate(silkie_session *s, const silkie_ask_params *ap, co
         if (ap->on_text) ap->on_text(tail, tl, -1, ap->user);
     }
     s->timings.decode_ms = (silkie_time_ns() - t0) / 1e6;
-    return st;
+    return st == SILKIE_OK ? st : SK_FAIL(st, "%s", msg);
 }
 
 const char *silkie_session_answer(const silkie_session *s)

@@ -2,6 +2,7 @@
 if(TARGET silkie_model)
   add_library(silkie_session STATIC
     ${CMAKE_CURRENT_SOURCE_DIR}/session.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/session_frame.c
     ${CMAKE_CURRENT_SOURCE_DIR}/session_file.c
     ${CMAKE_CURRENT_SOURCE_DIR}/sampler.c
     ${CMAKE_CURRENT_SOURCE_DIR}/image_input.c

@@ -49,7 +49,18 @@ struct silkie_session {
     silkie_status poisoned;       /* SILKIE_OK or DEVICE_LOST */
     silkie_timings timings;
     float *scratch_logits;        /* [n_vocab] sampler input */
+    /* Camera frames (session_frame.c): the GPU preprocess writes the vision tower's input
+     * directly. The recorded list is replayed while frames keep the same format and size, and
+     * features go into per-slot tensors kept across questions, so a stream of same-size frames
+     * allocates nothing after the first. */
+    struct silkie_image_prep *frame_prep;
+    silkie_vk_cmd *frame_cmd;
+    uint32_t frame_key[4];        /* format, width, height, stride of the recorded list; 0 none */
+    silkie_owned_tensor frame_features[SK_MAX_PENDING_IMAGES]; /* [Nq, D] f32 per pending slot */
 };
+
+/* Frees what silkie_session_add_image_frame kept (session_frame.c); called by destroy. */
+void silkie_session_frame_release(silkie_session *s);
 
 /* Normalised pixels [3,S,S] (CHW f32) from 8-bit RGB with Pillow's bicubic resize. */
 silkie_status silkie_session_preprocess_rgb(const uint8_t *rgb, uint32_t w, uint32_t h,

@@ -5,6 +5,12 @@
 #include "harness_vk.h"
 #include "ref/ref.h"
 
+/* Named kernel settings of matmul.c (benchmark and test hooks). */
+uint32_t silkie_op_matmul_n_tunings(void);
+const char *silkie_op_matmul_tuning_name(uint32_t i);
+silkie_status silkie_op_matmul_set_tuning(uint32_t i);
+const char *silkie_op_matmul_last_kernel(void);
+
 enum { F_BIAS = 1, F_TRANS_A = 2, F_W_KN = 4, F_ACC = 8, F_ALPHA = 16, F_STRIDE = 32,
        F_SPLIT2 = 64, F_SPLIT3 = 128, F_WVIEW = 256 };
 
@@ -176,8 +182,8 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
         double max_abs = 1e-4 * (sk_max_abs(y_ref, (uint64_t)M * N) + 1.0) *
                          (dt == SILKIE_DTYPE_F32 ? 1.0 : 10.0);
         sk_check_close(what, y_ref, y_got, (uint64_t)M * N, nmse_bound(dt), max_abs, seed);
-        printf("%-44s nmse %.2e max abs %.2e\n", what, sk_nmse(y_ref, y_got, (uint64_t)M * N),
-               sk_max_abs_diff(y_ref, y_got, (uint64_t)M * N));
+        printf("%-44s nmse %.2e max abs %.2e  %s\n", what, sk_nmse(y_ref, y_got, (uint64_t)M * N),
+               sk_max_abs_diff(y_ref, y_got, (uint64_t)M * N), silkie_op_matmul_last_kernel());
         sk_guarded_check(&gy, what);
     }
     sk_guarded_free(&gy);
@@ -193,6 +199,44 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
     silkie_free(y0);
     silkie_free(y_ref);
     silkie_free(y_got);
+}
+
+/* Cases run again under every named kernel setting: each GEMV and GEMM form must agree with
+ * the reference, not just the one the automatic choice picks on this device. */
+static const mm_case tuning_cases[] = {
+    {   1,    1,   32, SILKIE_DTYPE_Q4_0,  F_BIAS },
+    {   3,   17,   64, SILKIE_DTYPE_Q8_0,  F_BIAS },
+    {   8,  300,  128, SILKIE_DTYPE_Q4_0,  F_BIAS },           /* largest GEMV M */
+    {   5,   37,   96, SILKIE_DTYPE_Q4_0,  0 },                /* odd block count per row */
+    {   2,   50,   64, SILKIE_DTYPE_Q8_0,  F_ACC | F_ALPHA | F_BIAS },
+    {   4,   33,   96, SILKIE_DTYPE_Q8_0,  F_STRIDE | F_BIAS }, /* scalar activation loads */
+    {   1,  100,   64, SILKIE_DTYPE_Q4_0,  F_SPLIT3 | F_BIAS },
+    {   1,  130, 1056, SILKIE_DTYPE_Q8_0,  0 },                /* 33 blocks: lanes wrap */
+    {  33,   65,  160, SILKIE_DTYPE_F16,   F_BIAS },
+    { 130,   70,   96, SILKIE_DTYPE_Q4_0,  F_BIAS },
+    {  70,   33,   45, SILKIE_DTYPE_F32,   F_TRANS_A | F_W_KN | F_ACC },
+};
+
+static void test_tunings(silkie_vk_device *d, uint64_t seed)
+{
+    for (uint32_t t = 1; t < silkie_op_matmul_n_tunings(); t++) {
+        SK_TEST_OK(silkie_op_matmul_set_tuning(t));
+        const char *name = silkie_op_matmul_tuning_name(t);
+        const int gemv_setting = !strncmp(name, "gemv", 4);
+        printf("tuning %s\n", name);
+        for (size_t i = 0; i < SK_ARRAY_LEN(tuning_cases); i++) {
+            const mm_case *tc = &tuning_cases[i];
+            /* Each setting changes one path only; the other path's cases would repeat. */
+            int gemv_case = tc->M <= 8 && !(tc->flags & (F_TRANS_A | F_W_KN));
+            if (gemv_case == gemv_setting) run_case(d, tc, tc->dt, seed);
+            seed++;
+        }
+    }
+    SK_TEST_OK(silkie_op_matmul_set_tuning(0));
+    SK_TEST_STATUS(silkie_op_matmul_set_tuning(silkie_op_matmul_n_tunings()),
+                   SILKIE_ERR_INVALID_ARGUMENT);
+    SK_TEST_CHECK(silkie_op_matmul_tuning_name(silkie_op_matmul_n_tunings()) == NULL,
+                  "tuning name past the end");
 }
 
 /* Shapes the op must refuse with a status, not a crash. */
@@ -241,6 +285,7 @@ int main(void)
             run_case(d, &cases[i], cases[i].dt, seed++);
         }
     }
+    test_tunings(d, seed);
     test_errors(d);
     return sk_test_device_finish(d, "test_matmul");
 }

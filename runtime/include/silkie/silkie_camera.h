@@ -155,6 +155,34 @@ SILKIE_API const char *silkie_skip_reason_name(silkie_skip_reason r);
  * invalid. NULL is fine. */
 SILKIE_API void silkie_camera_destroy(silkie_camera *cam);
 
+/* ============================================================================================
+ * Camera frames into a chat session
+ *
+ *     silkie_frame f;
+ *     while (silkie_camera_acquire(cam, 1000, &f) == SILKIE_OK) {
+ *         silkie_session_reset(s);
+ *         silkie_status st = silkie_session_add_image_frame(s, &f, "frame.jpg");
+ *         silkie_camera_release(cam, &f);             // the session copied what it needs
+ *         if (st == SILKIE_OK) st = silkie_session_ask(s, "What is in this picture?", &ap);
+ *     }
+ * ============================================================================================ */
+
+/* Adds one frame (as from silkie_camera_acquire) to the next question, like
+ * silkie_session_add_image_rgb: the bytes are copied once to the device, resized and
+ * normalised there (Pillow-exact, so an RGB8 frame gives the same features as
+ * silkie_session_add_image_rgb on the same pixels) straight into the vision tower's input, and
+ * encoded at once. Formats: RGB8, GRAY8, YUYV (even width), NV12 (even width and height), and
+ * MJPEG (one JPEG, decoded on the CPU like silkie_session_add_image_encoded). f is only read
+ * during the call, so the frame may be released as soon as it returns. `name` as in the other
+ * add_image calls (NULL = "image<k>"). After the first frame of a given format and size, further
+ * frames of that size allocate nothing. Timings count towards image_encode_ms.
+ * Errors: SILKIE_ERR_INVALID_ARGUMENT (NULL, empty frame, unknown format, too many images),
+ * SILKIE_ERR_BAD_IMAGE (sizes beyond the limits, odd YUYV/NV12 sizes, stride too small),
+ * SILKIE_ERR_UNSUPPORTED (text-only model), SILKIE_ERR_OUT_OF_DEVICE_MEMORY,
+ * SILKIE_ERR_DEVICE_LOST (the session is poisoned). The session is unchanged on failure. */
+SILKIE_API silkie_status silkie_session_add_image_frame(silkie_session *s, const silkie_frame *f,
+                                                        const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,6 +64,11 @@ SILKIE_API silkie_status silkie_tokenizer_load(const char *path, silkie_tokenize
 /* Same from memory; `data` is copied as needed and may be freed after the call. */
 SILKIE_API silkie_status silkie_tokenizer_load_memory(const void *data, size_t size,
                                                      silkie_tokenizer **out);
+/* Loads the vocabulary of a GGUF model file (tokenizer.ggml.model "gpt2": NORMAL tokens in
+ * GPT-2 byte rendering are the ranks, CONTROL tokens must be the Qwen specials at their ids),
+ * as written by silkie-pack. SILKIE_ERR_IO / SILKIE_ERR_BAD_FILE for an unreadable or malformed
+ * file, SILKIE_ERR_BAD_MODEL naming the key or token for a vocabulary that is not Qwen's kind. */
+SILKIE_API silkie_status silkie_tokenizer_load_gguf(const char *path, silkie_tokenizer **out);
 SILKIE_API void silkie_tokenizer_destroy(silkie_tokenizer *t); /* NULL is fine */
 
 /* Number of ids, ranks plus specials (151860 for Qwen). Ids at or above it are invalid. */
