@@ -70,7 +70,7 @@ static int parse_opts(int argc, char **argv, ask_opts *o, int want_question)
 #undef ARG
     }
     if (!o->model) {
-        fprintf(stderr, "silkie: --model DIR is required\n");
+        fprintf(stderr, "silkie: --model DIR|FILE.gguf is required\n");
         return 0;
     }
     if (want_question && !o->question) {
@@ -189,7 +189,7 @@ int silkie_cmd_ask(int argc, char **argv)
 {
     ask_opts o;
     if (!parse_opts(argc, argv, &o, 1)) {
-        fprintf(stderr, "usage: silkie ask --model DIR [--image FILE|-] [--greedy] [--temp T] "
+        fprintf(stderr, "usage: silkie ask --model DIR|FILE.gguf [--image FILE|-] [--greedy] [--temp T] "
                         "[--top-k K] [--top-p P] [--repeat-penalty R] [--seed S] "
                         "[--max-tokens N] [--weights f16|q8_0|q4_0|f32|bf16] [--kv f16|f32] "
                         "[--json] [--dump FILE.safetensors] [--save FILE] [--restore FILE] "
@@ -227,7 +227,7 @@ int silkie_cmd_chat(int argc, char **argv)
 {
     ask_opts o;
     if (!parse_opts(argc, argv, &o, 0)) {
-        fprintf(stderr, "usage: silkie chat --model DIR [same options as ask]\n"
+        fprintf(stderr, "usage: silkie chat --model DIR|FILE.gguf [same options as ask]\n"
                         "  then type questions; /image FILE, /reset, /save FILE, /load FILE, "
                         "/quit\n");
         return 2;

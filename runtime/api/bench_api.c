@@ -98,7 +98,11 @@ silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result
     memset(out, 0, sizeof *out);
     silkie_bench_params bp;
     silkie_bench_params_init(&bp);
-    if (p) memcpy(&bp, p, SK_MIN((size_t)p->struct_size, sizeof bp));
+    if (p) {
+        if (p->struct_size < 8)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "bench_run: struct_size unset");
+        memcpy(&bp, p, SK_MIN((size_t)p->struct_size, sizeof bp));
+    }
     silkie_model_config cfg;
     qwen_vl_chat_config(&cfg);
     if (bp.vision_layers) cfg.visual.layers = SK_MIN(bp.vision_layers, cfg.visual.layers);

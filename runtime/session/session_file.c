@@ -25,6 +25,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 static int put(FILE *f, uint64_t *h, const void *p, size_t n)
 {
+    if (n == 0) return 1; /* an empty session has no token array: fwrite(NULL, ...) is UB */
     *h = fnv(*h, p, n);
     return fwrite(p, 1, n, f) == n;
 }

@@ -176,7 +176,11 @@ static void test_broken_folders(void)
 {
     silkie_model *m = NULL;
     size_t n_cfg = 0;
-    char *cfg = must_read(api_case_file(0, "model/config.json"), &n_cfg);
+    char *raw = must_read(api_case_file(0, "model/config.json"), &n_cfg);
+    char *cfg = silkie_malloc(n_cfg + 1); /* NUL-terminated for strstr */
+    memcpy(cfg, raw, n_cfg);
+    cfg[n_cfg] = 0;
+    silkie_free(raw);
 
     /* config.json cut in the middle: not JSON. */
     const char *d = make_folder(0, "truncated-config", "config.json");

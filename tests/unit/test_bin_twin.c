@@ -67,7 +67,8 @@ static void add(plan *p, const silkie_weights *w, const char *name)
     t->n_dims = x->n_dims;
     for (uint32_t d = 0; d < x->n_dims; d++) t->shape[d] = x->shape[d];
     contiguous_strides(t);
-    p->s[p->n_s++] = (tsw_storage){x->dtype, x->data, x->nbytes / silkie_dtype_block_bytes(x->dtype)};
+    uint64_t numel = x->nbytes / silkie_dtype_block_bytes(x->dtype);
+    p->s[p->n_s++] = (tsw_storage){x->dtype, x->data, numel};
     p->src[p->n++] = x;
 }
 
@@ -161,7 +162,7 @@ static void channels_last(plan *p, const char *name)
                     memcpy(m + (((a * h + y) * wd + x) * c + b) * es,
                            src + (((a * c + b) * h + y) * wd + x) * es, es);
     p->t[i].storage = k;
-    const int64_t st[4] = {(int64_t)(h * wd * c), 1, (int64_t)c, (int64_t)(wd * c)};
+    const int64_t st[4] = {(int64_t)(h * wd * c), 1, (int64_t)(wd * c), (int64_t)c};
     memcpy(p->t[i].stride, st, sizeof st);
 }
 
@@ -541,7 +542,8 @@ int main(int argc, char **argv)
 {
     char case_dir[2048], model_dir[4096], dir[4096];
     if (argc > 1) snprintf(case_dir, sizeof case_dir, "%s", argv[1]);
-    else if (sk_shared_dir()) snprintf(case_dir, sizeof case_dir, "%s/golden/tiny-a", sk_shared_dir());
+    else if (sk_shared_dir())
+        snprintf(case_dir, sizeof case_dir, "%s/golden/tiny-a", sk_shared_dir());
     else case_dir[0] = 0;
     join(model_dir, sizeof model_dir, case_dir, "model/model.safetensors");
     struct stat sb;

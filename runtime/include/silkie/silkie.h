@@ -150,7 +150,11 @@ typedef struct silkie_model_params {
 SILKIE_API void silkie_model_params_init(silkie_model_params *p);
 
 /* Opens a model folder (config.json, generation_config.json, qwen.tiktoken and the weights as
- * safetensors or PyTorch .bin shards) and uploads the weights to the GPU. p may be NULL.
+ * safetensors or PyTorch .bin shards) or a .gguf file written by silkie-pack (config, tokenizer
+ * and weights inside; an "mmproj-" sibling supplies the vision part of a split pair), and
+ * uploads the weights to the GPU. For a folder, weight_type/vision_type choose the storage; a
+ * GGUF file keeps the types it stores (quantized tensors are uploaded as they are). p may be
+ * NULL.
  * Errors: SILKIE_ERR_IO, SILKIE_ERR_BAD_FILE, SILKIE_ERR_BAD_MODEL (naming the tensor or key),
  * SILKIE_ERR_NO_DEVICE, SILKIE_ERR_OUT_OF_DEVICE_MEMORY, SILKIE_ERR_OUT_OF_MEMORY. */
 SILKIE_API silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
