@@ -148,6 +148,12 @@ const silkie_weight *silkie_weights_find(const silkie_weights *w, const char *na
 /* Like find, but SILKIE_ERR_BAD_MODEL naming the tensor when absent. */
 silkie_status silkie_weights_get(const silkie_weights *w, const char *name,
                                  const silkie_weight **out);
+/* Drops the process's pages of [data, data + nbytes) when they belong to a file mapping of w
+ * (the bytes stay readable: touching them again re-reads the file). Loaders call it after
+ * uploading, so resident memory stays near one chunk instead of the whole checkpoint. Copies and
+ * ranges outside the mappings are left alone. */
+void silkie_weights_release_range(const silkie_weights *w, const void *data, size_t nbytes);
+
 /* Borrowed GGUF metadata of a GGUF view; NULL for other formats. */
 const silkie_gguf *silkie_weights_gguf(const silkie_weights *w);
 

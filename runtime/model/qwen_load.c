@@ -67,6 +67,8 @@ static silkie_status write_rows(loader *L, silkie_owned_tensor *t, uint64_t row0
             bytes = L->chunk;
         }
         SK_CHECK(silkie_vk_buffer_write(b, off, bytes, n * dst_rb));
+        if (!L->synth) silkie_weights_release_range(L->w, src_at(L, w, src_off + done * src_rb),
+                                                    n * src_rb);
         done += n;
     }
     return SILKIE_OK;

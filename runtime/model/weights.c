@@ -3,6 +3,9 @@
 #include <cJSON.h>
 #include <stdio.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "files_int.h"
 
 
@@ -398,4 +401,19 @@ silkie_status silkie_weights_open(const char *path, silkie_weights **out)
     }
     *out = w;
     return SILKIE_OK;
+}
+
+void silkie_weights_release_range(const silkie_weights *w, const void *data, size_t nbytes)
+{
+    if (!w || !data || !nbytes) return;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t a = (uintptr_t)data, b = a + nbytes;
+    for (uint32_t i = 0; i < w->n_maps; i++) {
+        const uintptr_t base = (uintptr_t)w->maps[i].base, end = base + w->maps[i].size;
+        if (a < base || b > end) continue;
+        /* Whole pages only, so bytes of neighbouring tensors are never affected. */
+        uintptr_t lo = (a + page - 1) & ~(page - 1), hi = b & ~(page - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        return;
+    }
 }
