@@ -18,14 +18,6 @@
 #include "ops/ops.h"
 #include "ref/ref.h"
 
-#ifdef SILKIE_BENCH_MATMUL
-/* Named kernel settings of matmul.c (benchmark and test hooks). */
-uint32_t silkie_op_matmul_n_tunings(void);
-const char *silkie_op_matmul_tuning_name(uint32_t i);
-silkie_status silkie_op_matmul_set_tuning(uint32_t i);
-const char *silkie_op_matmul_last_kernel(void);
-#endif
-
 typedef struct bench {
     silkie_vk_device *dev;
     const char *device_name;

@@ -230,8 +230,8 @@ static void gemm_tiles(const silkie_vk_caps *caps, uint32_t M, uint32_t *bm, uin
  * activation traffic (from L1) outweighs weight traffic unless several rows share it: 4 rows
  * per pass for M = 1 (still ~1000 subgroups for a 4096-row weight), 2 when each block already
  * serves several rows of A. */
-static void gemv_q_tuning(const silkie_vk_caps *caps, uint32_t M, uint32_t *wg, uint32_t *rows,
-                          uint32_t *wg_rows)
+static void gemv_q_tuning(const silkie_vk_caps *caps, uint32_t M, uint32_t N, uint32_t *wg,
+                          uint32_t *rows, uint32_t *wg_rows)
 {
     const mm_tuning *t = &tunings[tuning_sel];
     uint32_t sg = caps->subgroup_size ? caps->subgroup_size : 32;
@@ -239,6 +239,9 @@ static void gemv_q_tuning(const silkie_vk_caps *caps, uint32_t M, uint32_t *wg, 
         *wg = 64, *rows = 2;
     } else if (caps->vendor_id == VENDOR_NVIDIA) {
         *wg = 128, *rows = M == 1 ? 4 : 2; /* 4 warps */
+        /* Very tall weights (the LM head) have rows to spare: 8 warps x 8 rows measured 1.1x
+         * (q4_0) to 5.8x (q8_0) faster than 4 x 4 on an H200 at 151936 x 4096. */
+        if (M == 1 && N >= 65536) *wg = 256, *rows = 8;
     } else if (caps->vendor_id == VENDOR_AMD) {
         *wg = 256, *rows = M == 1 ? 4 : 2; /* 4 wave64 (or 8 wave32) */
     } else {
@@ -292,7 +295,7 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
     uint32_t n_spec, gemv_rows = 2;
     if (gemv_q) {
         uint32_t wg, rows;
-        gemv_q_tuning(caps, s.M, &wg, &rows, &gemv_rows);
+        gemv_q_tuning(caps, s.M, s.N, &wg, &rows, &gemv_rows);
         spec[0] = wg;
         spec[1] = spec[2] = spec[5] = 0; /* unused by gemv_q */
         spec[3] = bias != NULL;

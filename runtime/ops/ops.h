@@ -105,6 +105,14 @@ silkie_status silkie_op_bind(const silkie_op_ctx *c, silkie_vk_buffer *buf, uint
                              uint64_t bytes, uint32_t elem_bytes, silkie_vk_access access,
                              silkie_vk_binding *b, uint32_t *elem_off);
 
+/* Named kernel settings (benchmarks and tests only; the library always runs setting 0, the
+ * automatic choice from the device caps). Process-wide; not thread-safe. */
+uint32_t silkie_op_matmul_n_tunings(void);
+const char *silkie_op_matmul_tuning_name(uint32_t i);
+silkie_status silkie_op_matmul_set_tuning(uint32_t i);
+/* The kernel the latest silkie_op_matmul call recorded, e.g. "gemv_q wg128 r4 a4 w32". */
+const char *silkie_op_matmul_last_kernel(void);
+
 /* ---- get_rows: embedding lookup (get_rows.c) ----------------------------------------------- */
 /* y[t] = table[ids[t]] as f32. table: any weight dtype, [V rows, D], may be split.
  * ids: I32 [T]. y: f32 [T, D]. Ids outside [0, V) give zero rows. */

@@ -5,11 +5,6 @@
 #include "harness_vk.h"
 #include "ref/ref.h"
 
-/* Named kernel settings of matmul.c (benchmark and test hooks). */
-uint32_t silkie_op_matmul_n_tunings(void);
-const char *silkie_op_matmul_tuning_name(uint32_t i);
-silkie_status silkie_op_matmul_set_tuning(uint32_t i);
-const char *silkie_op_matmul_last_kernel(void);
 
 enum { F_BIAS = 1, F_TRANS_A = 2, F_W_KN = 4, F_ACC = 8, F_ALPHA = 16, F_STRIDE = 32,
        F_SPLIT2 = 64, F_SPLIT3 = 128, F_WVIEW = 256 };
