@@ -201,7 +201,6 @@ static void bench_fma(bench *b)
 }
 
 /* ---- matmul -------------------------------------------------------------------------------- */
-#ifdef SILKIE_BENCH_MATMUL
 typedef struct mm_args {
     silkie_tensor *a, *w, *y;
 } mm_args;
@@ -424,7 +423,6 @@ static void bench_matmuls(bench *b)
     bench_matmul(b, "gemm_vit", 1024, 1664, 1664, SILKIE_DTYPE_F16);
     bench_matmul(b, "gemm_vit", 1024, 8192, 1664, SILKIE_DTYPE_F16);
 }
-#endif
 
 static void usage(void)
 {
@@ -468,7 +466,6 @@ int main(int argc, char **argv)
     }
     const silkie_vk_caps *caps = silkie_vk_device_caps(b.dev);
     b.device_name = caps->device_name;
-#ifdef SILKIE_BENCH_MATMUL
     if (b.check) {
         printf("device: %s (vendor 0x%04x, subgroup %u, coopmat_nv %u)\n", b.device_name,
                caps->vendor_id, caps->subgroup_size, caps->coopmat_nv);
@@ -477,7 +474,6 @@ int main(int argc, char **argv)
         silkie_vk_device_destroy(b.dev);
         return b.failures ? 1 : 0;
     }
-#endif
     if (!b.json) {
         printf("device: %s (vendor 0x%04x, subgroup %u, coopmat_nv %u)\n", b.device_name,
                caps->vendor_id, caps->subgroup_size, caps->coopmat_nv);
@@ -487,11 +483,7 @@ int main(int argc, char **argv)
     /* The reference points run even when filtered out: the percentages need them. */
     bench_copy(&b);
     bench_fma(&b);
-#ifdef SILKIE_BENCH_MATMUL
     bench_matmuls(&b);
-#else
-    fprintf(stderr, "silkie-bench-ops: built without silkie_op_matmul; matmul cases skipped\n");
-#endif
     silkie_vk_device_destroy(b.dev);
     return b.failures ? 1 : 0;
 }
