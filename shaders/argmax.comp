@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/argmax.h"
+#include "include/common.glsl"
+#include "include/params/argmax.h"
 // One workgroup per row (grid-strided): each invocation keeps the best (value, index) of its
 // strided columns, then a shared-memory tree picks the larger value, the lower index on ties.
 layout(local_size_x_id = 0) in;

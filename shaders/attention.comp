@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/attention.h"
+#include "include/common.glsl"
+#include "include/params/attention.h"
 // Flash-style attention with an online softmax; no score matrix leaves shared memory.
 // Workgroup = (block of BQ queries, head). Keys are walked in tiles of BK:
 //   1. scores: invocations stride over the BQ x BK (query, key) pairs, each a full dot product,

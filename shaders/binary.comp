@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/binary.h"
+#include "include/common.glsl"
+#include "include/params/binary.h"
 // y = a + b, a * b (b one row or the same shape), or a * s + bias. x = columns, y = rows
 // (grid-strided). y may be the same memory as a.
 layout(local_size_x_id = 0) in;

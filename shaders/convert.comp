@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/convert.h"
+#include "include/common.glsl"
+#include "include/params/convert.h"
 // y[row0 (+ step[0]) + r][c] = convert(x[r][c]) between f32, f16 and bf16. Both sides are
 // addressed as 16-bit words so that one shader serves every type pair (chosen by
 // specialization constants) and rows of any length and offset stay addressable. Invocations

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/copy.h"
+#include "include/common.glsl"
+#include "include/params/copy.h"
 // Reference point for bandwidth: each invocation copies 4 consecutive words (one uvec4) per
 // grid-stride step.
 layout(local_size_x_id = 0) in;

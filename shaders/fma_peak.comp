@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/fma_peak.h"
+#include "include/common.glsl"
+#include "include/params/fma_peak.h"
 // Reference point for arithmetic rate: every invocation runs 8 independent FMA chains of
 // 4 FMAs per trip (so latency is hidden) and writes one value so nothing is dead code.
 layout(local_size_x_id = 0) in;

@@ -1,8 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/gelu.h"
-#include "gelu_erf.glsl"
+#include "include/common.glsl"
+#include "include/params/gelu.h"
+#include "include/gelu_erf.glsl"
 // Exact-erf GELU. x = columns, y = rows (grid-strided). y may be the same memory as x.
 layout(local_size_x_id = 0) in;
 layout(binding = 0) readonly buffer X { float x[]; };

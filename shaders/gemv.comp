@@ -1,8 +1,8 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_arithmetic : enable
-#include "common.glsl"
-#include "params/matmul.h"
+#include "include/common.glsl"
+#include "include/params/matmul.h"
 // y[m][n0 + n] = alpha * dot(A[m], W[n]) + bias (+ y) for small M (<= GEMV_MAX_M).
 // Each workgroup owns GEMV_ROWS consecutive weight rows and every row of A, so each weight is
 // read from memory exactly once. Invocations stride along K (consecutive invocations read
@@ -24,7 +24,7 @@ layout(constant_id = 7) const uint GEMV_ROWS = 2;
 layout(binding = 0) readonly buffer A { float a[]; };
 #define W_BINDING 1
 #define W4_BINDING 4
-#include "dequant.glsl"
+#include "include/dequant.glsl"
 layout(binding = 2) readonly buffer B { float bias[]; };
 layout(binding = 3) buffer Y { float y[]; };
 

@@ -2,8 +2,8 @@
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
-#include "common.glsl"
-#include "params/matmul.h"
+#include "include/common.glsl"
+#include "include/params/matmul.h"
 // Quantized GEMV (q8_0 / q4_0 weights, M <= 8): y[m][n0 + n] = alpha * dot(A[m], W[n]) + bias.
 // Work is split by subgroups, not workgroups: each subgroup owns ROWS weight rows at a time and
 // its lanes walk the rows one whole GGUF block per lane and step, so a subgroup step reads one
@@ -28,7 +28,7 @@ layout(constant_id = 10) const bool W32 = false;
 
 layout(binding = 0) readonly buffer A { float a[]; };
 #define W_BINDING 1
-#include "dequant.glsl"
+#include "include/dequant.glsl"
 layout(binding = 2) readonly buffer B { float bias[]; };
 layout(binding = 3) buffer Y { float y[]; };
 layout(binding = 4) readonly buffer W32B { uint w32[]; };

@@ -1,14 +1,14 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/get_rows.h"
+#include "include/common.glsl"
+#include "include/params/get_rows.h"
 // y[t] = table[ids[t]] as f32. One workgroup per id (grid-strided over ids); invocations stride
 // along the row (quarter blocks for quantized tables). With a split table each part has its own
 // dispatch and copies only the ids it holds.
 layout(local_size_x_id = 0) in;
 layout(binding = 0) readonly buffer I { int ids[]; };
 #define W_BINDING 1
-#include "dequant.glsl"
+#include "include/dequant.glsl"
 layout(binding = 2) writeonly buffer Y { float y[]; };
 
 void main()

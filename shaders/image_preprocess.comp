@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/image_preprocess.h"
+#include "include/common.glsl"
+#include "include/params/image_preprocess.h"
 // Pillow BICUBIC resize + CLIP normalisation of one camera frame, in two dispatches.
 // PASS 0 (horizontal): invocation (x, y) = output column x of source row y; reads the frame
 //   (RGB8 / YUYV / NV12 / GRAY8 bytes, converted to RGB in integers), writes the 8-bit

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/interp_bicubic.h"
+#include "include/common.glsl"
+#include "include/params/interp_bicubic.h"
 // PyTorch bicubic (A = -0.75, align_corners false, taps clamped). x = feature column d,
 // y = output cell r*ow + c (grid-strided). Interpolates along x for the four source rows, then
 // along y, all in f32, as PyTorch does.

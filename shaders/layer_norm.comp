@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/layer_norm.h"
+#include "include/common.glsl"
+#include "include/params/layer_norm.h"
 // One workgroup per row; two reductions in shared memory: the mean, then the sum of squared
 // deviations (two passes over the row keep the variance accurate for rows with a large mean).
 layout(local_size_x_id = 0) in;

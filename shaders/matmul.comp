@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/matmul.h"
+#include "include/common.glsl"
+#include "include/params/matmul.h"
 // Tiled GEMM: y[m][n0 + n] = alpha * sum_k A[m][k] W[n][k] + bias (+ y).
 // A workgroup computes a BM x BN tile of y; its (BM/TM) x (BN/TN) invocations each own TM x TN
 // outputs, taken as TM/4 x TN/4 groups of 4 x 4: group (g, h) covers rows g*(BM/(TM/4)) + 4*ty
@@ -30,7 +30,7 @@ layout(constant_id = 10) const bool W_VEC = false;
 layout(binding = 0) readonly buffer A { float a[]; };
 #define W_BINDING 1
 #define W4_BINDING 4
-#include "dequant.glsl"
+#include "include/dequant.glsl"
 layout(binding = 2) readonly buffer B { float bias[]; };
 layout(binding = 3) buffer Y { float y[]; };
 layout(binding = 5) readonly buffer A4 { vec4 a4[]; };

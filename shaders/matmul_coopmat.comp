@@ -4,8 +4,8 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_NV_cooperative_matrix : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#include "common.glsl"
-#include "params/matmul.h"
+#include "include/common.glsl"
+#include "include/params/matmul.h"
 // GEMM on tensor cores (VK_NV_cooperative_matrix, f16 x f16 -> f32, 16x16x16), for Linear
 // weights and untransposed A: y[m][n0 + n] = alpha * sum_k A[m][k] W[n][k] + bias (+ y).
 // A workgroup of 4 subgroups of 32 computes a 64 x 64 tile; subgroup (sy, sx) owns the 32 x 32
@@ -24,7 +24,7 @@ layout(constant_id = 4) const bool ACCUMULATE = false;
 
 layout(binding = 0) readonly buffer A { float a[]; };
 #define W_BINDING 1
-#include "dequant.glsl"
+#include "include/dequant.glsl"
 layout(binding = 2) readonly buffer B { float bias[]; };
 layout(binding = 3) buffer Y { float y[]; };
 

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/patchify.h"
+#include "include/common.glsl"
+#include "include/params/patchify.h"
 // x = element of a patch row (channel, ky, kx), y = patch (grid-strided). Writes are
 // contiguous along x; reads are runs of `patch` pixels.
 layout(local_size_x_id = 0) in;

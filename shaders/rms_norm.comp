@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/rms_norm.h"
+#include "include/common.glsl"
+#include "include/params/rms_norm.h"
 // One workgroup per row (rows beyond the grid handled by striding over workgroups);
 // invocations stride over columns, then the sum of squares is reduced in shared memory.
 layout(local_size_x_id = 0) in;

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/rope.h"
+#include "include/common.glsl"
+#include "include/params/rope.h"
 // One invocation per rotated pair (i, i + head_dim/2) of one head of one token: x = pairs of all
 // heads of a row, y = rows (grid-strided). y may be the same memory as x: each invocation reads
 // its two elements before writing them.

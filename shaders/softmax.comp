@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/softmax.h"
+#include "include/common.glsl"
+#include "include/params/softmax.h"
 // One workgroup per row: reduce the max, then the sum of exponentials, then write. y may be the
 // same memory as x: every element is read and written by the same invocation.
 layout(local_size_x_id = 0) in;

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/swiglu.h"
+#include "include/common.glsl"
+#include "include/params/swiglu.h"
 // y = a * silu(b). x = columns, y = rows (grid-strided); a and b may be column views of one
 // fused activation.
 layout(local_size_x_id = 0) in;

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "common.glsl"
-#include "params/topk.h"
+#include "include/common.glsl"
+#include "include/params/topk.h"
 // One workgroup selects the k largest of one row by radix select over a 56-bit key
 // (order-preserving value bits, then 0xffffff - index so that lower indices rank higher on ties:
 // every key is distinct and the k-th key is an exact threshold). Each pass histograms one byte

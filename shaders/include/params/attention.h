@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(attention_push)
     SK_U32 n_q;        /* query rows (Tq) */
     SK_U32 n_heads;

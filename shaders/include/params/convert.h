@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 /* Offsets and strides in 16-bit words (an f32 element is two words, low half first). */
 SK_PUSH_BEGIN(convert_push)
     SK_U32 n_cols;

@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(gelu_push)
     SK_U32 n_cols;
     SK_U32 n_rows;

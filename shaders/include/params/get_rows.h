@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 /* One dispatch per table part. Offsets/strides of the table are in elements of its bound array
  * (floats for f32, 16-bit words otherwise); of ids and y in 32-bit elements. */
 SK_PUSH_BEGIN(get_rows_push)

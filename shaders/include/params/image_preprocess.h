@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(image_preprocess_push)
     SK_U32 in_w;      /* source frame size in pixels */
     SK_U32 in_h;

@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(interp_bicubic_push)
     SK_U32 dim;        /* D, elements per grid cell */
     SK_U32 gh;

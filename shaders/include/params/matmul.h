@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 /* Shared by gemv.comp and matmul.comp. Offsets and leading dimensions are in elements of the
  * bound array: floats for A, bias, Y and f32 weights; 16-bit words for every other weight type
  * (one quantized row is K/32 blocks of 17 (q8_0) or 9 (q4_0) words). */

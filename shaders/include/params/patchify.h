@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(patchify_push)
     SK_U32 height;
     SK_U32 width;

@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(rms_norm_push)
     SK_U32 n_cols;   /* elements per row */
     SK_U32 n_rows;

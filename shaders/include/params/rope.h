@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(rope_push)
     SK_U32 n_rows;        /* tokens */
     SK_U32 n_heads;

@@ -1,4 +1,4 @@
-#include "params/params.h"
+#include "params.h"
 SK_PUSH_BEGIN(topk_push)
     SK_U32 n;          /* row length */
     SK_U32 k;          /* <= 256 */
