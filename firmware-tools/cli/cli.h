@@ -5,12 +5,23 @@
 
 #include <stddef.h>
 
+#include "silkie/silkie.h"
+
 int silkie_cmd_ask(int argc, char **argv);
 int silkie_cmd_chat(int argc, char **argv);
 int silkie_cmd_camera(int argc, char **argv);
 int silkie_cmd_bench(int argc, char **argv);
 int silkie_cmd_tokenize(int argc, char **argv);
 int silkie_cmd_detokenize(int argc, char **argv);
+
+/* Model and generation options shared by ask, chat and camera: --greedy --temp --top-k --top-p
+ * --repeat-penalty --seed --max-tokens --n-ctx --system --weights --vision-weights --kv
+ * --validate. Consumes argv[*i] (and its value, advancing *i); returns 1 when it was one of them,
+ * 0 when not, -1 for a bad value (message printed). */
+int silkie_cli_model_option(int argc, char **argv, int *i, silkie_model_params *mp,
+                            silkie_session_params *sp);
+/* "f32", "f16", "bf16", "q8_0", "q4_0"; 0 (message printed) for anything else. */
+int silkie_cli_parse_dtype(const char *s, silkie_dtype *out);
 
 /* Reads a whole file (binary); caller frees with free(). NULL on failure, message on stderr. */
 char *silkie_cli_read_file(const char *path, size_t *size);

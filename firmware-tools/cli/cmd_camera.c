@@ -31,20 +31,6 @@ typedef struct cam_opts {
     long max_frames;      /* processed frames; 0 = all */
 } cam_opts;
 
-static int parse_dtype(const char *s, silkie_dtype *out)
-{
-    static const struct { const char *n; silkie_dtype t; } k[] = {
-        {"f32", SILKIE_DTYPE_F32}, {"f16", SILKIE_DTYPE_F16}, {"bf16", SILKIE_DTYPE_BF16},
-        {"q8_0", SILKIE_DTYPE_Q8_0}, {"q4_0", SILKIE_DTYPE_Q4_0}};
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
-        if (!strcmp(s, k[i].n)) {
-            *out = k[i].t;
-            return 1;
-        }
-    fprintf(stderr, "silkie: unknown type '%s' (f32, f16, bf16, q8_0, q4_0)\n", s);
-    return 0;
-}
-
 static int parse_opts(int argc, char **argv, cam_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -55,31 +41,21 @@ static int parse_opts(int argc, char **argv, cam_opts *o)
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define ARG(name) (!strcmp(a, name) && v && (i++, 1))
+        int shared = silkie_cli_model_option(argc, argv, &i, &o->mp, &o->sp);
+        if (shared < 0) return 0;
+        if (shared) continue;
         if (ARG("--model")) o->model = v;
         else if (ARG("--device")) o->device = v;
         else if (ARG("--source")) o->source = v;
         else if (ARG("--gpu")) o->mp.device = v;
         else if (ARG("--image-name")) o->image_name = v;
-        else if (ARG("--system")) o->sp.system = v;
         else if (ARG("--every")) o->every_s = strtod(v, NULL);
         else if (ARG("--change-threshold")) o->change_threshold = strtod(v, NULL);
         else if (ARG("--fps")) o->fps = (uint32_t)atoi(v);
         else if (ARG("--max-frames")) o->max_frames = atol(v);
-        else if (ARG("--temp")) o->sp.temperature = strtof(v, NULL);
-        else if (ARG("--top-k")) o->sp.top_k = atoi(v);
-        else if (ARG("--top-p")) o->sp.top_p = strtof(v, NULL);
-        else if (ARG("--repeat-penalty")) o->sp.repetition_penalty = strtof(v, NULL);
-        else if (ARG("--seed")) o->sp.seed = strtoull(v, NULL, 10);
-        else if (ARG("--max-tokens")) o->sp.max_new_tokens = atoi(v);
-        else if (ARG("--n-ctx")) o->sp.n_ctx = (uint32_t)atoi(v);
-        else if (ARG("--weights")) { if (!parse_dtype(v, &o->mp.weight_type)) return 0; }
-        else if (ARG("--vision-weights")) { if (!parse_dtype(v, &o->mp.vision_type)) return 0; }
-        else if (ARG("--kv")) { if (!parse_dtype(v, &o->sp.kv_type)) return 0; }
-        else if (!strcmp(a, "--greedy")) o->sp.temperature = 0;
         else if (!strcmp(a, "--on-change")) o->on_change = 1;
         else if (!strcmp(a, "--realtime")) o->realtime = 1;
         else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--validate")) o->mp.validation = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "silkie: unknown or incomplete option '%s'\n", a);
             return 0;
