@@ -201,7 +201,6 @@ silkie_status silkie_qwen_eval(silkie_qwen_ctx *x, const int32_t *ids, uint32_t 
     const uint8_t *p = silkie_vk_buffer_map(x->ws.logits.t.buf);
     if (!p) return SK_FAIL(SILKIE_ERR_INTERNAL, "eval: logits buffer is not mapped");
     *logits = (const float *)(p + x->ws.logits.t.offset);
-    (void)V;
     return SILKIE_OK;
 }
 

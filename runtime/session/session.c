@@ -304,8 +304,8 @@ static uint32_t system_block_len(const int32_t *ids, uint32_t n)
     return 0;
 }
 
-static silkie_status generate(silkie_session *s, const silkie_ask_params *ap, const float *logits,
-                              int dump_greedy);
+static silkie_status generate(silkie_session *s, const silkie_ask_params *ap,
+                              const float *logits);
 
 silkie_status silkie_session_ask(silkie_session *s, const char *question,
                                  const silkie_ask_params *p)
@@ -385,7 +385,7 @@ silkie_status silkie_session_ask(silkie_session *s, const char *question,
         else
             st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "ask: dump logits");
     }
-    if (st == SILKIE_OK) st = generate(s, &ap, logits, dump);
+    if (st == SILKIE_OK) st = generate(s, &ap, logits);
     if ((st == SILKIE_OK || st == SILKIE_ERR_CANCELLED) && dump) {
         silkie_status ds = SILKIE_OK;
         const silkie_vision_config *v = &s->m->cfg.visual;
@@ -438,10 +438,9 @@ silkie_status silkie_session_ask(silkie_session *s, const char *question,
 /* Sampling loop: the prompt's logits are in `logits`; every accepted token is streamed and
  * evaluated (replayed decode list). Stop tokens end the answer without being evaluated; the
  * next turn then starts with <|im_end|>. */
-static silkie_status generate(silkie_session *s, const silkie_ask_params *ap, const float *logits,
-                              int dump_greedy)
+static silkie_status generate(silkie_session *s, const silkie_ask_params *ap,
+                              const float *logits)
 {
-    (void)dump_greedy;
     int32_t max_new = ap->max_new_tokens >= 0 ? ap->max_new_tokens : s->p.max_new_tokens;
     const uint32_t V = s->m->cfg.vocab_size;
     uint64_t t0 = silkie_time_ns();
