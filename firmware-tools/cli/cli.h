@@ -4,6 +4,7 @@
 #define SILKIE_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "silkie/silkie.h"
 
@@ -20,6 +21,8 @@ int silkie_cmd_detokenize(int argc, char **argv);
  * 0 when not, -1 for a bad value (message printed). */
 int silkie_cli_model_option(int argc, char **argv, int *i, silkie_model_params *mp,
                             silkie_session_params *sp);
+/* Writes s as a JSON string literal (quotes, escapes; bytes >= 0x80 pass through as UTF-8). */
+void silkie_cli_json_string(FILE *f, const char *s);
 /* "f32", "f16", "bf16", "q8_0", "q4_0"; 0 (message printed) for anything else. */
 int silkie_cli_parse_dtype(const char *s, silkie_dtype *out);
 

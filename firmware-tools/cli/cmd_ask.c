@@ -71,21 +71,6 @@ static int print_piece(const char *text, size_t len, int32_t token, void *user)
     return 0;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\r') fputs("\\r", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static int add_image(silkie_session *s, const char *path)
 {
     if (strcmp(path, "-") != 0) return silkie_session_add_image_file(s, path) == SILKIE_OK;
@@ -116,7 +101,7 @@ static void print_json(const ask_opts *o, silkie_model *m, silkie_session *s)
     const int32_t *ids = silkie_session_answer_tokens(s, &n);
     const char *ans = silkie_session_answer(s);
     printf("{\"answer\":");
-    json_string(stdout, ans);
+    silkie_cli_json_string(stdout, ans);
     printf(",\"tokens\":[");
     for (uint32_t i = 0; i < n; i++) printf("%s%d", i ? "," : "", ids[i]);
     printf("],\"boxes\":[");
@@ -130,7 +115,7 @@ static void print_json(const ask_opts *o, silkie_model *m, silkie_session *s)
         size_t pl = boxes[i].phrase_len < sizeof phrase - 1 ? boxes[i].phrase_len : sizeof phrase - 1;
         memcpy(phrase, ans + boxes[i].phrase_offset, pl);
         phrase[pl] = 0;
-        json_string(stdout, phrase);
+        silkie_cli_json_string(stdout, phrase);
         printf(",\"norm\":[");
         for (uint32_t k = 0; k < 2 * boxes[i].n_points; k++)
             printf("%s%d", k ? "," : "", boxes[i].norm[k]);
@@ -142,9 +127,9 @@ static void print_json(const ask_opts *o, silkie_model *m, silkie_session *s)
            t.image_encode_ms, t.n_images, t.prefill_tokens, t.prefill_ms,
            t.prefill_ms > 0 ? t.prefill_tokens / (t.prefill_ms / 1e3) : 0.0, t.decode_tokens,
            t.decode_ms, t.decode_ms > 0 ? t.decode_tokens / (t.decode_ms / 1e3) : 0.0);
-    json_string(stdout, silkie_model_device_name(m));
+    silkie_cli_json_string(stdout, silkie_model_device_name(m));
     printf(",\"model\":");
-    json_string(stdout, o->model);
+    silkie_cli_json_string(stdout, o->model);
     printf("}\n");
 }
 

@@ -77,21 +77,6 @@ static int parse_opts(int argc, char **argv, cam_opts *o)
     return o->model && !o->device != !o->source && o->question;
 }
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\r') fputs("\\r", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static const char *base_name(const char *path)
 {
     const char *b = strrchr(path, '/');
@@ -238,7 +223,7 @@ static silkie_status process_frame(const cam_opts *o, silkie_session *s, silkie_
         if (o->json) {
             printf("{\"index\":%llu,\"sequence\":%llu,\"status\":\"error\",\"error\":",
                    (unsigned long long)index, (unsigned long long)seq);
-            json_string(stdout, silkie_last_error());
+            silkie_cli_json_string(stdout, silkie_last_error());
             printf(",\"status_name\":\"%s\"}\n", silkie_status_name(st));
         } else {
             fprintf(stderr, "silkie: frame %llu: %s: %s\n", (unsigned long long)index, stage,
@@ -256,7 +241,7 @@ static silkie_status process_frame(const cam_opts *o, silkie_session *s, silkie_
         printf("{\"index\":%llu,\"sequence\":%llu,\"status\":\"ok\",\"width\":%u,\"height\":%u,"
                "\"answer\":",
                (unsigned long long)index, (unsigned long long)seq, w, h);
-        json_string(stdout, ans);
+        silkie_cli_json_string(stdout, ans);
         printf(",\"tokens\":[");
         for (uint32_t i = 0; i < n; i++) printf("%s%d", i ? "," : "", ids[i]);
         printf("],\"latency_ms\":{\"frame_decode\":%.3f,\"preprocess_encode\":%.3f,"

@@ -1,4 +1,4 @@
-/* Model and generation options shared by `silkie ask`, `chat` and `camera`. */
+/* Pieces shared by `silkie ask`, `chat` and `camera`: model and generation options, JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,4 +40,19 @@ int silkie_cli_model_option(int argc, char **argv, int *i, silkie_model_params *
     else return 0;
     if (strcmp(a, "--greedy") && strcmp(a, "--validate")) (*i)++;
     return 1;
+}
+
+void silkie_cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\r') fputs("\\r", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
 }
