@@ -15,7 +15,7 @@
 
 #include "harness.h"
 #include "model/model.h"
-#include "silkie/silkie.h"
+#include "harness_model.h"
 
 static char *join(char *buf, size_t cap, const char *a, const char *b)
 {
@@ -28,27 +28,11 @@ static char *join(char *buf, size_t cap, const char *a, const char *b)
 static int run_model(const char *model, silkie_dtype wt, const char *image, const char *question,
                      const char *dump)
 {
-    silkie_model_params mp;
-    silkie_model_params_init(&mp);
-    mp.weight_type = wt;
-    mp.vision_type = SILKIE_DTYPE_F32;
     silkie_model *m = NULL;
-    silkie_status st = silkie_model_load(model, &mp, &m);
-    if (st == SILKIE_ERR_UNSUPPORTED || st == SILKIE_ERR_DEVICE_LOST) {
-        const char *ci = getenv("CI");
-        fprintf(stderr, "no Vulkan device: %s\n", silkie_last_error());
-        return ci && strcmp(ci, "true") == 0 ? 1 : 77;
-    }
-    SK_TEST_OK(st);
-    if (!m) return 1;
+    int rc = sk_test_load_model(model, wt, SILKIE_DTYPE_F32, &m);
+    if (rc) return rc;
     silkie_session_params sp;
-    silkie_session_params_init(&sp);
-    sp.kv_type = SILKIE_DTYPE_F32;
-    sp.temperature = 0;
-    sp.top_k = 0;
-    sp.top_p = 1;
-    sp.repetition_penalty = 1;
-    sp.n_ctx = 256;
+    sk_test_greedy_params(&sp, SILKIE_DTYPE_F32, 256);
     silkie_session *s = NULL;
     SK_TEST_OK(silkie_session_create(m, &sp, &s));
     SK_TEST_OK(silkie_session_add_image_file(s, image));

@@ -24,7 +24,7 @@
 #include "model/model.h"
 #include "torch_save_writer.h"
 #ifdef BIN_TWIN_GOLDEN
-#include "silkie/silkie.h"
+#include "harness_model.h"
 #endif
 
 #define N_SHARDS 3
@@ -456,27 +456,11 @@ static void run_unit(const char *model_dir, const char *dir)
 static int answer(const char *model, const char *image, int32_t tok[N_TOKENS], uint32_t *n)
 {
     *n = 0;
-    silkie_model_params mp;
-    silkie_model_params_init(&mp);
-    mp.weight_type = SILKIE_DTYPE_F32;
-    mp.vision_type = SILKIE_DTYPE_F32;
     silkie_model *m = NULL;
-    silkie_status st = silkie_model_load(model, &mp, &m);
-    if (st == SILKIE_ERR_UNSUPPORTED || st == SILKIE_ERR_DEVICE_LOST) {
-        const char *ci = getenv("CI");
-        fprintf(stderr, "no Vulkan device: %s\n", silkie_last_error());
-        return ci && strcmp(ci, "true") == 0 ? 1 : 77;
-    }
-    SK_TEST_OK(st);
-    if (!m) return 1;
+    int rc = sk_test_load_model(model, SILKIE_DTYPE_F32, SILKIE_DTYPE_F32, &m);
+    if (rc) return rc;
     silkie_session_params sp;
-    silkie_session_params_init(&sp);
-    sp.kv_type = SILKIE_DTYPE_F32;
-    sp.temperature = 0;
-    sp.top_k = 0;
-    sp.top_p = 1;
-    sp.repetition_penalty = 1;
-    sp.n_ctx = 128;
+    sk_test_greedy_params(&sp, SILKIE_DTYPE_F32, 128);
     silkie_session *s = NULL;
     SK_TEST_OK(silkie_session_create(m, &sp, &s));
     silkie_ask_params ap;
