@@ -8,9 +8,11 @@
 // and columns h*(BN/(TN/4)) + 4*tx. Neighbouring invocations so read neighbouring 16-byte words
 // of the shared tiles, one vec4 load per 4 values (conflict-free, and 4x fewer shared loads than
 // scalar reads), which is what lets the FMAs, not the shared-memory port, set the pace.
-// K advances BK = 32 at a time (one quant block). Both tiles are staged k-major in shared memory;
-// the global loads of step k+1 are issued into registers before step k's arithmetic, so their
-// latency hides behind it (a second shared-memory buffer would not fit 48 KiB at 128 x 128).
+// W_KN reads W stored [K rows, N] instead; quantized blocks then run along n (N % 32 == 0).
+// K advances BK = 32 at a time (one quant block of a Linear weight). Both tiles are staged
+// k-major in shared memory; the global loads of step k+1 are issued into registers before step
+// k's arithmetic, so their latency hides behind it (a second shared-memory buffer would not fit
+// 48 KiB at 128 x 128).
 #define BK 32u
 
 layout(local_size_x_id = 0) in; // must equal (BM / TM) * (BN / TN)
@@ -104,13 +106,31 @@ void load_w(uint n0, uint k0)
 {
     const uint wg = gl_WorkGroupSize.x, tid = gl_LocalInvocationID.x;
 #if W_QUANT
-    // One quarter block (8 values) per unit; K is a multiple of 32, so k0 starts a block.
-    [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-        const uint u = tid + i * wg, nn = u >> 2, sub = u & 3u;
-        const uint n = min(n0 + nn, pc.N - 1u); // repeated row, discarded at the store
-        float v[8];
-        w_quarter(pc.w_off + n * pc.w_ld + (k0 / 32u) * W_BLOCK_WORDS, sub, v);
-        [[unroll]] for (uint j = 0u; j < 8u; j++) rw[8u * i + j] = v[j];
+    if (W_KN) {
+        // Blocks run along n here: a unit is a quarter of the block at (row k, columns
+        // n0 + 32 nb ..), four neighbouring invocations per block. N % 32 == 0 and BN % 32 == 0
+        // make every block wholly inside or outside the tile; K needs no such alignment.
+        [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
+            const uint u = tid + i * wg, sub = u & 3u;
+            const uint nb = (u >> 2) % (BN / 32u), kk = (u >> 2) / (BN / 32u);
+            const uint n = n0 + nb * 32u, k = k0 + kk;
+            float v[8];
+            if (n < pc.N && k < pc.K) {
+                w_quarter(pc.w_off + k * pc.w_ld + (n / 32u) * W_BLOCK_WORDS, sub, v);
+            } else {
+                [[unroll]] for (uint j = 0u; j < 8u; j++) v[j] = 0.0;
+            }
+            [[unroll]] for (uint j = 0u; j < 8u; j++) rw[8u * i + j] = v[j];
+        }
+    } else {
+        // One quarter block (8 values) per unit; K is a multiple of 32, so k0 starts a block.
+        [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
+            const uint u = tid + i * wg, nn = u >> 2, sub = u & 3u;
+            const uint n = min(n0 + nn, pc.N - 1u); // repeated row, discarded at the store
+            float v[8];
+            w_quarter(pc.w_off + n * pc.w_ld + (k0 / 32u) * W_BLOCK_WORDS, sub, v);
+            [[unroll]] for (uint j = 0u; j < 8u; j++) rw[8u * i + j] = v[j];
+        }
     }
 #else
     if (W_VEC) {
@@ -144,9 +164,19 @@ void store_w()
 {
     const uint wg = gl_WorkGroupSize.x, tid = gl_LocalInvocationID.x;
 #if W_QUANT
-    [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-        const uint u = tid + i * wg, nn = u >> 2, sub = u & 3u;
-        [[unroll]] for (uint j = 0u; j < 8u; j++) st_w(quarter_k(sub, j), nn, rw[8u * i + j]);
+    if (W_KN) {
+        [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
+            const uint u = tid + i * wg, sub = u & 3u;
+            const uint nb = (u >> 2) % (BN / 32u), kk = (u >> 2) / (BN / 32u);
+            [[unroll]] for (uint j = 0u; j < 8u; j++) {
+                st_w(kk, nb * 32u + quarter_k(sub, j), rw[8u * i + j]);
+            }
+        }
+    } else {
+        [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
+            const uint u = tid + i * wg, nn = u >> 2, sub = u & 3u;
+            [[unroll]] for (uint j = 0u; j < 8u; j++) st_w(quarter_k(sub, j), nn, rw[8u * i + j]);
+        }
     }
 #else
     if (W_VEC) {

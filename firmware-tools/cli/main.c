@@ -25,6 +25,9 @@ static const command k_commands[] = {
     {"tokenize", silkie_cmd_tokenize,
      "--vocab FILE [--chat-user|--no-special] [--n-queries N] (TEXT | --file F | --bench F)"},
     {"detokenize", silkie_cmd_detokenize, "--vocab FILE [--skip-special] (IDS_JSON | --file F)"},
+    {"train", silkie_cmd_train,
+     "dpo --model DIR --data PAIRS.jsonl [--images DIR] [--init-adapter DIR] [--layout "
+     "plain|silkie] --steps 0 [--dump F.safetensors] (train dpo --help: every option)"},
 };
 
 static int usage(FILE *f)

@@ -23,6 +23,10 @@ void sk_map_release(sk_map *m);
 silkie_status sk_read_text(const char *path, size_t max, char **out, size_t *len);
 bool sk_is_dir(const char *path);
 bool sk_is_file(const char *path);
+/* Writes the parts in order to a temporary file beside path (created exclusively), syncs it
+ * and renames it over path: a reader sees the old file or the whole new one. */
+silkie_status sk_write_file_atomic(const char *path, const void *const *parts,
+                                   const size_t *sizes, uint32_t n);
 /* dir + "/" + name into a heap string (caller frees); NULL on allocation failure. */
 char *sk_path_join(const char *dir, const char *name);
 

@@ -166,6 +166,17 @@ const silkie_gguf *silkie_weights_gguf(const silkie_weights *w);
 silkie_status silkie_weights_check_qwen_vl(const silkie_weights *w,
                                            const silkie_model_config *cfg);
 
+/* safetensors writer: tensors in order, header padded to 8 bytes, file written atomically.
+ * dtypes F32, F16, BF16, I32, I64. */
+typedef struct silkie_st_tensor {
+    const char *name;
+    silkie_dtype dtype;
+    uint32_t n_dims;
+    uint64_t shape[4];
+    const void *data;
+} silkie_st_tensor;
+silkie_status silkie_safetensors_write(const char *path, const silkie_st_tensor *t, uint32_t n);
+
 /* ------------------------------------------------------------------------------------------ */
 /* GGUF metadata (reader side)                                                                  */
 

@@ -4,6 +4,9 @@ if(TARGET silkie_ops)
     ${CMAKE_CURRENT_SOURCE_DIR}/qwen_load.c
     ${CMAKE_CURRENT_SOURCE_DIR}/qwen_ws.c
     ${CMAKE_CURRENT_SOURCE_DIR}/qwen_forward.c
-    ${CMAKE_CURRENT_SOURCE_DIR}/qwen_ctx.c)
+    ${CMAKE_CURRENT_SOURCE_DIR}/qwen_ctx.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/qwen_lora.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/qwen_lora_load.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/qwen_train.c)
   target_link_libraries(silkie_model PUBLIC silkie_model_files silkie_ops silkie_ref)
 endif()

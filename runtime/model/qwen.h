@@ -7,6 +7,8 @@
 #include "model/model.h"
 #include "ops/ops.h"
 
+typedef struct silkie_qwen_lora silkie_qwen_lora; /* LoRA adapters, below */
+
 typedef struct silkie_qwen_load_params {
     /* Storage types (SILKIE_DTYPE_F32 is 0, so every field is explicit). */
     silkie_dtype llm_dtype;     /* matrices of the LLM: f32, f16, bf16, q8_0, q4_0 */
@@ -68,6 +70,7 @@ typedef struct silkie_qwen_ws {
     silkie_owned_tensor x, h, qkv, attn, mlp, act; /* LLM: [T,H] [T,H] [T,3H] [T,H] [T,2F] [T,F] */
     silkie_owned_tensor norm_last, logits;         /* [1,H], [1,V] */
     silkie_owned_tensor ids, pos, step;            /* I32 [T], [T], [2]; HOST pool */
+    silkie_owned_tensor lora_u;                    /* [T, max_r] when an adapter is applied */
     /* vision */
     silkie_owned_tensor pixels;                    /* [3, S, S] f32 */
     silkie_owned_tensor vpatch, vx, vh, vqkv, vattn, vmlp; /* [Np,3PP] [Np,W] [Np,W] [Np,3W] [Np,W] [Np,M] */
@@ -97,16 +100,22 @@ typedef struct silkie_qwen_taps {
     silkie_tensor *inputs_embeds, *hidden_layer0, *hidden_layer1, *final_norm;
 } silkie_qwen_taps;
 
+/* Token embeddings of ids into X [T, H], then each image's feature rows copied over theirs. */
+typedef struct silkie_qwen_inject silkie_qwen_inject;
+silkie_status silkie_qwen_record_embed(silkie_op_ctx *c, const silkie_qwen *q,
+                                       const silkie_tensor *ids, const silkie_qwen_inject *inject,
+                                       uint32_t n_inject, silkie_tensor *X);
+
 /* Records the vision tower + resampler: ws->pixels [3,S,S] -> features [Nq, D] (f32). */
 silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
                                         silkie_qwen_ws *ws, silkie_tensor *features,
                                         const silkie_qwen_taps *taps);
 
 /* An image's features placed at rows [row, row+Nq) of this chunk's embeddings. */
-typedef struct silkie_qwen_inject {
+struct silkie_qwen_inject {
     const silkie_tensor *features;
     uint32_t row;
-} silkie_qwen_inject;
+};
 
 typedef struct silkie_qwen_pass {
     uint32_t n_tokens;        /* T: rows of ws->ids / ws->pos used */
@@ -114,6 +123,7 @@ typedef struct silkie_qwen_pass {
     uint32_t logn_base;       /* 0 = off, else seq_length */
     const silkie_qwen_inject *inject;
     uint32_t n_inject;
+    const silkie_qwen_lora *lora; /* NULL = base model (inference runs LoRA without dropout) */
 } silkie_qwen_pass;
 
 /* Records one LLM pass over ws->ids (positions in ws->pos, ws->step = {q_pos0, n_kv}) appending
@@ -122,6 +132,138 @@ typedef struct silkie_qwen_pass {
 silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, silkie_qwen_ws *ws,
                                      silkie_qwen_kv *kv, const silkie_qwen_pass *p,
                                      const silkie_qwen_taps *taps);
+
+/* ---- LoRA (spec §9.1): y = x W^T + s * (dropout(x) A^T) B^T on chosen LLM linears ---- */
+typedef enum silkie_lora_target {
+    SILKIE_LORA_C_ATTN = 0,      /* attn.c_attn   [3H, H] */
+    SILKIE_LORA_ATTN_C_PROJ = 1, /* attn.c_proj   [H, H] */
+    SILKIE_LORA_W1 = 2,          /* mlp.w1 (up)   [F, H] */
+    SILKIE_LORA_W2 = 3,          /* mlp.w2 (gate) [F, H] */
+    SILKIE_LORA_MLP_C_PROJ = 4,  /* mlp.c_proj    [H, F] */
+    SILKIE_LORA_N_TARGETS = 5
+} silkie_lora_target;
+
+typedef struct silkie_lora_module {
+    uint32_t r;                  /* 0: this linear is not adapted */
+    float scale;                 /* alpha / r, or alpha / sqrt(r) with rsLoRA */
+    silkie_owned_tensor a, b;    /* A [r, in], B [out, r], f32 */
+    silkie_owned_tensor ga, gb;  /* gradients, same shapes (allocated for training only) */
+} silkie_lora_module;
+
+struct silkie_qwen_lora {
+    uint32_t n_layers;
+    silkie_lora_module *mod;     /* [n_layers * SILKIE_LORA_N_TARGETS] */
+    uint32_t max_r;
+    float dropout;               /* on the LoRA branch's input; 0 = off (also at inference) */
+};
+
+/* PEFT module name of target t of layer l ("transformer.h.3.attn.c_attn"). */
+void silkie_lora_module_name(uint32_t layer, silkie_lora_target t, char *out, size_t cap);
+/* in/out features of a target for cfg. */
+void silkie_lora_target_dims(const silkie_model_config *cfg, silkie_lora_target t,
+                             uint32_t *in, uint32_t *out);
+/* Allocates the device tensors of every module whose r is set in lora->mod (zeros; gradients
+ * too when with_grads). lora->mod and n_layers are filled by the caller. */
+silkie_status silkie_qwen_lora_alloc(const silkie_qwen *q, silkie_qwen_lora *lora,
+                                     uint32_t with_grads);
+void silkie_qwen_lora_release(silkie_qwen_lora *lora);
+static inline silkie_lora_module *silkie_qwen_lora_at(const silkie_qwen_lora *lora, uint32_t l,
+                                                      silkie_lora_target t)
+{
+    return lora ? &lora->mod[l * SILKIE_LORA_N_TARGETS + t] : NULL;
+}
+
+/* PEFT tensor name of target t's A (b = 0) or B (b = 1) in layer l:
+ * "base_model.model.transformer.h.3.mlp.w1.lora_B.weight". */
+void silkie_lora_tensor_name(uint32_t layer, silkie_lora_target t, int b, char *out, size_t cap);
+/* A PEFT adapter folder (adapter_config.json + adapter_model.safetensors or .bin) for q. Every
+ * module the config targets gets its A and B (converted to f32). SILKIE_ERR_BAD_MODEL naming
+ * the tensor for a missing, unexpected or misshapen tensor, or when the targets match no
+ * module; SILKIE_ERR_UNSUPPORTED when they match a module outside the LLM blocks. *cfg_out
+ * (may be NULL) receives the parsed config. */
+typedef struct silkie_lora_config silkie_lora_config;
+silkie_status silkie_qwen_lora_load(const silkie_qwen *q, const char *dir, uint32_t with_grads,
+                                    silkie_lora_config *cfg_out, silkie_qwen_lora *out);
+/* A new adapter for cfg: A Kaiming-uniform with a = sqrt(5) (U(-1/sqrt(in), 1/sqrt(in))) from
+ * a seeded generator, B zero, so the adapted model starts equal to the base. */
+silkie_status silkie_qwen_lora_init(const silkie_qwen *q, const silkie_lora_config *cfg,
+                                    uint64_t seed, uint32_t with_grads, silkie_qwen_lora *out);
+
+/* ---- One LLM block, shared by inference and training ---------------------------------- */
+/* Buffers of one block over T rows. Inference passes one Hn for both norms and a KV cache;
+ * training passes separate Hn1/Hn2 (kept for the backward pass), no cache (attention reads this
+ * pass's own k and v, so their gradients exist), an lse output and an x_mid copy. */
+typedef struct silkie_qwen_block_io {
+    silkie_tensor X;                       /* [T, H] residual stream, updated in place */
+    silkie_tensor Hn1, Hn2;                /* [T, H] outputs of ln_1 and ln_2 */
+    silkie_tensor QKV, ATT, MLP, ACT;      /* [T, 3H] [T, H] [T, 2F] [T, F] */
+    const silkie_tensor *pos;              /* I32 [T] positions */
+    silkie_qwen_kv *kv;                    /* inference: append k/v at step[0], attend step[1] */
+    const silkie_tensor *step;
+    silkie_tensor *lse;                    /* training: [n_heads, T] */
+    silkie_tensor *x_mid;                  /* training: X after the attention residual */
+    float freq_base;
+    uint32_t logn_base;
+    /* LoRA: NULL = base model. U[t] receives x A^T of target t, kept for the backward pass: a
+     * buffer of >= T * r floats viewed as [T, r]. drop [T, max(H, F)] holds the dropped-out
+     * input when lora->dropout > 0 (mask stream from silkie_qwen_lora_stream). */
+    const silkie_qwen_lora *lora;
+    silkie_tensor U[SILKIE_LORA_N_TARGETS];
+    silkie_tensor drop;
+    uint32_t dropout_seed, dropout_stream;
+} silkie_qwen_block_io;
+
+silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, uint32_t layer,
+                                       silkie_qwen_block_io *io);
+/* Input of LoRA target t in a recorded block (Hn1, ATT, Hn2 or ACT). */
+const silkie_tensor *silkie_qwen_block_lora_input(const silkie_qwen_block_io *io,
+                                                  silkie_lora_target t);
+/* Mask stream of target t of layer l (the backward pass recomputes the same mask). */
+static inline uint32_t silkie_qwen_lora_stream(const silkie_qwen_block_io *io, uint32_t l,
+                                               silkie_lora_target t)
+{
+    return io->dropout_stream + l * SILKIE_LORA_N_TARGETS + (uint32_t)t;
+}
+
+/* ---- Training pass (qwen_train.c) --------------------------------------------------------
+ * Sum of the log-probabilities of a sequence's scored tokens, and its gradient with respect to
+ * the LoRA tensors. Memory: the residual stream entering each block is kept per sequence slot
+ * (activation checkpointing); the backward pass recomputes one block at a time from it, and
+ * the vocabulary is walked in blocks, so neither [T, T] scores nor [T, V] logits are stored. */
+typedef struct silkie_qwen_train_ws silkie_qwen_train_ws;
+
+/* max_tokens: longest sequence; n_slots: sequences whose checkpoints are kept at once (2 for a
+ * DPO pair). lora: the adapter the passes will use (its ranks size the scratch). */
+silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwen_lora *lora,
+                                          uint32_t max_tokens, uint32_t n_slots,
+                                          silkie_qwen_train_ws **out);
+void silkie_qwen_train_ws_destroy(silkie_qwen_train_ws *w);
+/* Device bytes the workspace holds. */
+uint64_t silkie_qwen_train_ws_bytes(const silkie_qwen_train_ws *w);
+
+typedef struct silkie_qwen_train_seq {
+    const int32_t *ids;
+    const uint8_t *scored;  /* token t (t >= 1) counts when scored[t]; its log-prob comes from
+                               the logits at t - 1 */
+    uint32_t n_tokens;
+    const silkie_qwen_inject *inject;
+    uint32_t n_inject;
+} silkie_qwen_train_seq;
+
+typedef struct silkie_qwen_train_pass {
+    const silkie_qwen_lora *lora;  /* NULL: the base model (reference log-probs) */
+    int32_t slot;                  /* checkpoints kept in this slot for a backward pass; -1 none */
+    uint32_t dropout_seed;         /* dropout masks: same seed and stream = same mask */
+    uint32_t dropout_stream;
+} silkie_qwen_train_pass;
+
+/* Forward: *logp_sum = sum over scored tokens (float64 sum of per-token float32 values). */
+silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
+                                        const silkie_qwen_train_pass *p, double *logp_sum);
+/* Backward of g * logp_sum for the sequence and pass of the latest forward into p->slot:
+ * gradients are added to the lora modules' ga/gb. */
+silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
+                                         const silkie_qwen_train_pass *p, float g);
 
 /* Dynamic NTK base for a prefill of length L (spec §5.5). */
 float silkie_qwen_ntk_base(const silkie_model_config *cfg, uint32_t prefill_len);

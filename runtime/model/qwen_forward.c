@@ -5,6 +5,7 @@
 
 #define SK_LOG_MODULE "model"
 #include "qwen.h"
+#include "ops/ops_train.h"
 
 static silkie_tensor rows(const silkie_owned_tensor *o, uint32_t row0, uint32_t n)
 {
@@ -102,6 +103,99 @@ silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
     return silkie_op_matmul(c, &ws->rattn.t, &q->proj.t, NULL, features, &kn);
 }
 
+silkie_status silkie_qwen_record_embed(silkie_op_ctx *c, const silkie_qwen *q,
+                                       const silkie_tensor *ids, const silkie_qwen_inject *inject,
+                                       uint32_t n_inject, silkie_tensor *X)
+{
+    const uint32_t T = X->ne[1];
+    SK_CHECK(silkie_op_get_rows(c, &q->wte.t, ids, X));
+    for (uint32_t i = 0; i < n_inject; i++) {
+        const silkie_qwen_inject *in = &inject[i];
+        if (in->row + in->features->ne[1] > T)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "llm: image rows %u.. beyond %u tokens",
+                           in->row, T);
+        SK_CHECK(copy_into(c, in->features, X, (uint64_t)in->row * X->ne[0] * sizeof(float)));
+    }
+    return SILKIE_OK;
+}
+
+const silkie_tensor *silkie_qwen_block_lora_input(const silkie_qwen_block_io *io,
+                                                  silkie_lora_target t)
+{
+    switch (t) {
+    case SILKIE_LORA_C_ATTN: return &io->Hn1;
+    case SILKIE_LORA_ATTN_C_PROJ: return &io->ATT;
+    case SILKIE_LORA_MLP_C_PROJ: return &io->ACT;
+    default: return &io->Hn2;
+    }
+}
+
+/* y += s * (dropout(x) A^T) B^T for target t, when it is adapted. */
+static silkie_status lora_forward(silkie_op_ctx *c, silkie_qwen_block_io *io, uint32_t l,
+                                  silkie_lora_target t, silkie_tensor *y)
+{
+    const silkie_lora_module *m = silkie_qwen_lora_at(io->lora, l, t);
+    if (!m || !m->r) return SILKIE_OK;
+    const silkie_tensor *x = silkie_qwen_block_lora_input(io, t);
+    const uint32_t T = x->ne[1];
+    silkie_tensor drop;
+    if (io->lora->dropout > 0.0f) {
+        drop = silkie_tensor_2d(io->drop.buf, io->drop.offset, SILKIE_DTYPE_F32, x->ne[0], T);
+        SK_CHECK(silkie_op_dropout(c, x, &drop, io->lora->dropout, io->dropout_seed,
+                                   silkie_qwen_lora_stream(io, l, t)));
+        x = &drop;
+    }
+    silkie_tensor U = silkie_tensor_2d(io->U[t].buf, io->U[t].offset, SILKIE_DTYPE_F32, m->r, T);
+    SK_CHECK(silkie_op_matmul(c, x, &m->a.t, NULL, &U, NULL));
+    const silkie_matmul_opts acc = {.accumulate = 1, .alpha = m->scale};
+    return silkie_op_matmul(c, &U, &m->b.t, NULL, y, &acc);
+}
+
+silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, uint32_t l,
+                                       silkie_qwen_block_io *io)
+{
+    const silkie_model_config *cfg = &q->cfg;
+    const silkie_qwen_layer *y = &q->layers[l];
+    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width, T = io->X.ne[1];
+    const silkie_matmul_opts acc = {.accumulate = 1};
+    const silkie_rope_params rq = {.head_dim = cfg->head_dim,
+                                   .freq_base = io->freq_base,
+                                   .logn_base = io->logn_base};
+    const silkie_rope_params rk = {.head_dim = cfg->head_dim, .freq_base = io->freq_base};
+    silkie_attention_params ap = {.n_heads = cfg->n_heads,
+                                  .head_dim = cfg->head_dim,
+                                  .scale = 1.0f / sqrtf((float)cfg->head_dim),
+                                  .causal = 1,
+                                  .n_kv = T};
+    silkie_tensor Q = silkie_tensor_cols(&io->QKV, 0, H), K = silkie_tensor_cols(&io->QKV, H, H);
+    silkie_tensor V = silkie_tensor_cols(&io->QKV, 2 * H, H);
+    silkie_tensor UP = silkie_tensor_cols(&io->MLP, 0, F), GATE = silkie_tensor_cols(&io->MLP, F, F);
+
+    SK_CHECK(silkie_op_rms_norm(c, &io->X, &y->ln_1.t, &io->Hn1, cfg->eps));
+    SK_CHECK(silkie_op_matmul(c, &io->Hn1, &y->c_attn_w.t, &y->c_attn_b.t, &io->QKV, NULL));
+    SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_C_ATTN, &io->QKV));
+    SK_CHECK(silkie_op_rope(c, &Q, io->pos, &Q, &rq));
+    SK_CHECK(silkie_op_rope(c, &K, io->pos, &K, &rk));
+    if (io->kv) {
+        SK_CHECK(silkie_op_set_rows(c, &K, &io->kv->k[l].t, io->step, 0));
+        SK_CHECK(silkie_op_set_rows(c, &V, &io->kv->v[l].t, io->step, 0));
+        SK_CHECK(silkie_op_attention(c, &Q, &io->kv->k[l].t, &io->kv->v[l].t, &io->ATT, io->step,
+                                     NULL, &ap));
+    } else {
+        SK_CHECK(silkie_op_attention(c, &Q, &K, &V, &io->ATT, NULL, io->lse, &ap));
+    }
+    SK_CHECK(silkie_op_matmul(c, &io->ATT, &y->c_proj.t, NULL, &io->X, &acc));
+    SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_ATTN_C_PROJ, &io->X));
+    if (io->x_mid) SK_CHECK(copy_into(c, &io->X, io->x_mid, 0));
+    SK_CHECK(silkie_op_rms_norm(c, &io->X, &y->ln_2.t, &io->Hn2, cfg->eps));
+    SK_CHECK(silkie_op_matmul(c, &io->Hn2, &y->w12.t, NULL, &io->MLP, NULL));
+    SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_W1, &UP));
+    SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_W2, &GATE));
+    SK_CHECK(silkie_op_swiglu(c, &UP, &GATE, &io->ACT));
+    SK_CHECK(silkie_op_matmul(c, &io->ACT, &y->mlp_proj.t, NULL, &io->X, &acc));
+    return lora_forward(c, io, l, SILKIE_LORA_MLP_C_PROJ, &io->X);
+}
+
 silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, silkie_qwen_ws *ws,
                                      silkie_qwen_kv *kv, const silkie_qwen_pass *p,
                                      const silkie_qwen_taps *taps)
@@ -112,57 +206,37 @@ silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, sil
                        ws->max_tokens);
     if (!taps) taps = &no_taps;
     const silkie_model_config *cfg = &q->cfg;
-    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width;
-    silkie_tensor X = rows(&ws->x, 0, T), Hn = rows(&ws->h, 0, T);
-    silkie_tensor QKV = rows(&ws->qkv, 0, T), ATT = rows(&ws->attn, 0, T);
-    silkie_tensor MLP = rows(&ws->mlp, 0, T), ACT = rows(&ws->act, 0, T);
     silkie_tensor ids = ws->ids.t, pos = ws->pos.t;
     ids.ne[0] = T;
     pos.ne[0] = T;
-
-    SK_CHECK(silkie_op_get_rows(c, &q->wte.t, &ids, &X));
-    for (uint32_t i = 0; i < p->n_inject; i++) {
-        const silkie_qwen_inject *in = &p->inject[i];
-        if (in->row + in->features->ne[1] > T)
-            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "llm: image rows %u.. beyond %u tokens",
-                           in->row, T);
-        SK_CHECK(copy_into(c, in->features, &X, (uint64_t)in->row * H * sizeof(float)));
+    silkie_qwen_block_io io = {.X = rows(&ws->x, 0, T), .Hn1 = rows(&ws->h, 0, T),
+                               .QKV = rows(&ws->qkv, 0, T), .ATT = rows(&ws->attn, 0, T),
+                               .MLP = rows(&ws->mlp, 0, T), .ACT = rows(&ws->act, 0, T),
+                               .pos = &pos, .kv = kv, .step = &ws->step.t,
+                               .freq_base = p->freq_base, .logn_base = p->logn_base};
+    io.Hn2 = io.Hn1;
+    if (p->lora) {
+        if (!ws->lora_u.t.buf || ws->lora_u.t.ne[0] < p->lora->max_r)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "llm: workspace has no LoRA scratch");
+        io.lora = p->lora;
+        /* Inference needs no U afterwards: every target shares one scratch. */
+        for (uint32_t t = 0; t < SILKIE_LORA_N_TARGETS; t++)
+            io.U[t] = silkie_tensor_2d(ws->lora_u.t.buf, ws->lora_u.t.offset, SILKIE_DTYPE_F32,
+                                       p->lora->max_r, T);
+        if (p->lora->dropout > 0.0f)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "llm: inference runs LoRA without dropout");
     }
-    SK_CHECK(tap(c, &X, taps->inputs_embeds));
 
-    const silkie_matmul_opts acc = {.accumulate = 1};
-    const silkie_rope_params rq = {.head_dim = cfg->head_dim,
-                                   .freq_base = p->freq_base,
-                                   .logn_base = p->logn_base};
-    const silkie_rope_params rk = {.head_dim = cfg->head_dim, .freq_base = p->freq_base};
-    const silkie_attention_params ap = {.n_heads = cfg->n_heads,
-                                        .head_dim = cfg->head_dim,
-                                        .scale = 1.0f / sqrtf((float)cfg->head_dim),
-                                        .causal = 1};
-    silkie_tensor Q = silkie_tensor_cols(&QKV, 0, H), K = silkie_tensor_cols(&QKV, H, H);
-    silkie_tensor V = silkie_tensor_cols(&QKV, 2 * H, H);
-    silkie_tensor UP = silkie_tensor_cols(&MLP, 0, F), GATE = silkie_tensor_cols(&MLP, F, F);
+    SK_CHECK(silkie_qwen_record_embed(c, q, &ids, p->inject, p->n_inject, &io.X));
+    SK_CHECK(tap(c, &io.X, taps->inputs_embeds));
     for (uint32_t l = 0; l < q->n_layers; l++) {
-        const silkie_qwen_layer *y = &q->layers[l];
-        SK_CHECK(silkie_op_rms_norm(c, &X, &y->ln_1.t, &Hn, cfg->eps));
-        SK_CHECK(silkie_op_matmul(c, &Hn, &y->c_attn_w.t, &y->c_attn_b.t, &QKV, NULL));
-        SK_CHECK(silkie_op_rope(c, &Q, &pos, &Q, &rq));
-        SK_CHECK(silkie_op_rope(c, &K, &pos, &K, &rk));
-        SK_CHECK(silkie_op_set_rows(c, &K, &kv->k[l].t, &ws->step.t, 0));
-        SK_CHECK(silkie_op_set_rows(c, &V, &kv->v[l].t, &ws->step.t, 0));
-        SK_CHECK(silkie_op_attention(c, &Q, &kv->k[l].t, &kv->v[l].t, &ATT, &ws->step.t, NULL,
-                                     &ap));
-        SK_CHECK(silkie_op_matmul(c, &ATT, &y->c_proj.t, NULL, &X, &acc));
-        SK_CHECK(silkie_op_rms_norm(c, &X, &y->ln_2.t, &Hn, cfg->eps));
-        SK_CHECK(silkie_op_matmul(c, &Hn, &y->w12.t, NULL, &MLP, NULL));
-        SK_CHECK(silkie_op_swiglu(c, &UP, &GATE, &ACT));
-        SK_CHECK(silkie_op_matmul(c, &ACT, &y->mlp_proj.t, NULL, &X, &acc));
-        if (l == 0) SK_CHECK(tap(c, &X, taps->hidden_layer0));
-        if (l == 1) SK_CHECK(tap(c, &X, taps->hidden_layer1));
+        SK_CHECK(silkie_qwen_record_block(c, q, l, &io));
+        if (l == 0) SK_CHECK(tap(c, &io.X, taps->hidden_layer0));
+        if (l == 1) SK_CHECK(tap(c, &io.X, taps->hidden_layer1));
     }
     if (taps->final_norm) {
-        SK_CHECK(silkie_op_rms_norm(c, &X, &q->ln_f.t, &Hn, cfg->eps));
-        SK_CHECK(tap(c, &Hn, taps->final_norm));
+        SK_CHECK(silkie_op_rms_norm(c, &io.X, &q->ln_f.t, &io.Hn1, cfg->eps));
+        SK_CHECK(tap(c, &io.Hn1, taps->final_norm));
     }
     silkie_tensor last = rows(&ws->x, T - 1, 1);
     SK_CHECK(silkie_op_rms_norm(c, &last, &q->ln_f.t, &ws->norm_last.t, cfg->eps));

@@ -65,7 +65,7 @@ void silkie_qwen_ws_release(silkie_qwen_ws *ws)
                                 &ws->step,   &ws->pixels, &ws->vpatch, &ws->vx,   &ws->vh,
                                 &ws->vqkv,   &ws->vattn, &ws->vmlp,  &ws->rkv,   &ws->rk,
                                 &ws->rq_in,  &ws->rq,    &ws->rkk,   &ws->rv,    &ws->rattn,
-                                &ws->rout};
+                                &ws->rout, &ws->lora_u};
     for (size_t i = 0; i < SK_ARRAY_LEN(t); i++) silkie_tensor_free(t[i]);
     memset(ws, 0, sizeof *ws);
 }

@@ -1,5 +1,6 @@
 /* Matmul: GEMV for a few rows of A (decode), tiled GEMM otherwise. Split weights get one
- * dispatch per part, each writing its own column range of y. */
+ * dispatch per part: a Linear part writes its own column range of y; a w_kn part covers a range
+ * of the reduction, reads the matching columns of A and adds into y. */
 #include <stdio.h>
 
 #include "ops.h"
@@ -124,6 +125,7 @@ static uint32_t weight_unit(silkie_dtype t) { return t == SILKIE_DTYPE_F32 ? 4u 
 typedef struct mm_shape {
     uint32_t M, N, K;
     uint32_t a_ld, w_ld; /* w_ld in weight units */
+    uint32_t y_ld;
     uint64_t w_row_bytes;
     uint32_t trans_a, w_kn, accumulate;
     float alpha;
@@ -146,10 +148,6 @@ static silkie_status check_shapes(const silkie_tensor *a, const silkie_tensor *w
     s->M = s->trans_a ? a->ne[0] : (uint32_t)a_rows;
     s->K = s->trans_a ? (uint32_t)a_rows : a->ne[0];
     if (s->w_kn) {
-        if (is_quant(w->dtype))
-            return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: w_kn needs f32/f16/bf16 weights");
-        if (w->n_parts > 1)
-            return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: w_kn weights cannot be split");
         s->N = w->ne[0];
         if (w_rows != s->K)
             return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: w has %llu rows, want K=%u",
@@ -163,13 +161,23 @@ static silkie_status check_shapes(const silkie_tensor *a, const silkie_tensor *w
     if (s->M == 0 || s->N == 0 || s->K == 0)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: empty shape %ux%ux%u", s->M, s->N,
                        s->K);
-    if (is_quant(w->dtype) && (s->K % 32 || w->row_stride))
+    /* Quantized blocks run along the stored rows: the reduction for Linear weights, the
+     * output columns for w_kn. */
+    if (is_quant(w->dtype) && !s->w_kn && (s->K % 32 || w->row_stride))
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
                        "matmul: quantized weights need K %% 32 == 0 and contiguous rows (K=%u)",
                        s->K);
-    if (y->ne[0] != s->N || y_rows != s->M || !silkie_tensor_is_contiguous(y))
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: y must be contiguous [%u, %u]", s->M,
+    if (is_quant(w->dtype) && s->w_kn && (s->N % 32 || !silkie_tensor_is_contiguous(w)))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "matmul: quantized w_kn weights need N %% 32 == 0 and contiguous rows "
+                       "(N=%u)",
                        s->N);
+    if (y->ne[0] != s->N || y_rows != s->M || y->n_parts > 1 ||
+        (y->row_stride && y->row_stride < y->ne[0]))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: y must be [%u, %u] rows", s->M,
+                       s->N);
+    /* Rows of y may be strided: LoRA adds into the w1/w2 halves of the fused MLP output. */
+    s->y_ld = y->row_stride ? y->row_stride : s->N;
     if (bias && (bias->dtype != SILKIE_DTYPE_F32 || silkie_tensor_nelements(bias) != s->N ||
                  !silkie_tensor_is_contiguous(bias)))
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: bias must be f32 [%u]", s->N);
@@ -277,10 +285,10 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
     } else {
         bind[2] = bind[0]; /* never read; any valid buffer fills the slot */
     }
-    SK_CHECK(silkie_op_bind(c, y->buf, y->offset, (uint64_t)s.M * s.N * 4, 4,
+    SK_CHECK(silkie_op_bind(c, y->buf, y->offset, ((uint64_t)(s.M - 1) * s.y_ld + s.N) * 4, 4,
                             s.accumulate ? SILKIE_VK_READ_WRITE : SILKIE_VK_WRITE, &bind[3],
                             &pc.y_off));
-    pc.y_ld = s.N;
+    pc.y_ld = s.y_ld;
 
     const int gemv = !s.trans_a && !s.w_kn && s.M <= GEMV_MAX_M;
     /* Quantized GEMV goes through gemv_q.comp, which needs subgroup arithmetic. */
@@ -291,6 +299,7 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
                         caps->fp16_arith && caps->subgroup_size == 32 && !s.trans_a && !s.w_kn;
     uint32_t bm = 64, bn = 64, tm = 4, tn = 4;
     if (!gemv && !coopmat) gemm_tiles(caps, s.M, &bm, &bn, &tm, &tn);
+    SK_ASSERT(bn % 32 == 0); /* whole quant blocks per w_kn tile row */
     uint32_t spec[11];
     uint32_t n_spec, gemv_rows = 2;
     if (gemv_q) {
@@ -355,6 +364,26 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
                               silkie_dtype_block_elems(w->dtype);
         SK_CHECK(silkie_op_bind(c, wb, woff, wbytes, unit, SILKIE_VK_READ, &bind[1], &pc.w_off));
         bind[4] = bind[1]; /* gemv's 16-byte view, or gemv_q's 32-bit view, of the weights */
+        if (s.w_kn && n_parts > 1) {
+            /* This part reduces over rows [row0, row0 + rows) of w: bind the matching columns
+             * of A (its rows, when transposed). Parts after the first add into y, and only the
+             * first adds the bias. */
+            uint64_t first = s.trans_a ? (uint64_t)row0 * s.a_ld : row0;
+            uint64_t a_part = ((uint64_t)((s.trans_a ? rows : s.M) - 1) * s.a_ld +
+                               (s.trans_a ? s.M : rows)) * 4;
+            SK_CHECK(silkie_op_bind(c, a->buf, a->offset + first * 4, a_part, 4, SILKIE_VK_READ,
+                                    &bind[0], &pc.a_off));
+            bind[5] = bind[0];
+            if (!bias) bind[2] = bind[0]; /* keep the placeholder within this part's range */
+            pc.K = rows;
+            spec[9] = !s.trans_a && rows % 4 == 0 && pc.a_off % 4 == 0 && s.a_ld % 4 == 0 &&
+                      bind[0].offset % 16 == 0; /* A_VEC */
+            if (p > 0) {
+                spec[3] = 0;
+                spec[4] = 1;
+                bind[3].access = SILKIE_VK_READ_WRITE;
+            }
+        }
         if (gemv_q) {
             /* The 32-bit view must start on a word and end on one: round the range up when
              * the buffer has room (it is read-only, so the extra bytes are never trusted). */

@@ -92,9 +92,14 @@ typedef struct silkie_matmul_opts {
     float alpha;         /* result scale; 0 means 1 */
 } silkie_matmul_opts;
 /* y[m][n] = alpha * sum_k A[m][k] * W[n][k] + bias[n] (+ y[m][n] if accumulate).
- * a: f32 (strided rows ok). w: f32/f16/bf16, or q8_0/q4_0 (Linear layout only; K % 32 == 0),
- * may be split by rows. bias: f32 [N] or NULL. y: f32 [M, N], contiguous. opts may be NULL.
- * Picks GEMV for small M and tiled GEMM (or cooperative matrix) otherwise. */
+ * a: f32 (strided rows ok, also with trans_a). w: f32/f16/bf16 (strided rows ok) or q8_0/q4_0
+ * (contiguous rows; blocks run along the stored rows, so K % 32 == 0 for the Linear layout and
+ * N % 32 == 0 with w_kn, which dequantizes blocks as the tiles are staged). w may be split by
+ * rows in either layout: with w_kn each part covers a range of K and is added into y in turn
+ * (the first part honours accumulate and adds the bias). bias: f32 [N] or NULL. y: f32 [M, N],
+ * contiguous. opts may be NULL. Picks GEMV for small M (Linear layout, no trans_a) and tiled
+ * GEMM (or cooperative matrix) otherwise. SILKIE_ERR_INVALID_ARGUMENT for shapes that do not
+ * fit, SILKIE_ERR_UNSUPPORTED for other weight types or a grid past the device limit. */
 silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *w,
                                const silkie_tensor *bias, silkie_tensor *y,
                                const silkie_matmul_opts *opts);

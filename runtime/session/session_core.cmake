@@ -5,7 +5,6 @@ if(TARGET silkie_model)
     ${CMAKE_CURRENT_SOURCE_DIR}/session_frame.c
     ${CMAKE_CURRENT_SOURCE_DIR}/session_file.c
     ${CMAKE_CURRENT_SOURCE_DIR}/sampler.c
-    ${CMAKE_CURRENT_SOURCE_DIR}/image_input.c
-    ${CMAKE_CURRENT_SOURCE_DIR}/dump.c)
+    ${CMAKE_CURRENT_SOURCE_DIR}/image_input.c)
   target_link_libraries(silkie_session PUBLIC silkie_model silkie_text silkie_camera)
 endif()

@@ -69,14 +69,12 @@ silkie_status silkie_session_preprocess_rgb(const uint8_t *rgb, uint32_t w, uint
 silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, uint32_t size,
                                                 float *chw);
 
-/* Writes tensors as a safetensors file (verification dumps). */
-typedef struct silkie_dump_tensor {
-    const char *name;
-    silkie_dtype dtype; /* F32, I64 */
-    uint32_t n_dims;
-    uint64_t shape[4];
-    const void *data;
-} silkie_dump_tensor;
-silkie_status silkie_dump_safetensors(const char *path, const silkie_dump_tensor *t, uint32_t n);
+/* Verification dumps are safetensors files (runtime/model's writer). */
+typedef silkie_st_tensor silkie_dump_tensor;
+static inline silkie_status silkie_dump_safetensors(const char *path, const silkie_dump_tensor *t,
+                                                    uint32_t n)
+{
+    return silkie_safetensors_write(path, t, n);
+}
 
 #endif

@@ -48,6 +48,7 @@ extern "C" {
     X(SILKIE_ERR_BAD_FILE, -12)                \
     X(SILKIE_ERR_BAD_IMAGE, -13)               \
     X(SILKIE_ERR_BAD_TEXT, -14)                \
+    X(SILKIE_ERR_BAD_DATA, -15)                \
     X(SILKIE_ERR_CONTEXT_FULL, -20)            \
     X(SILKIE_ERR_CANCELLED, -21)               \
     X(SILKIE_ERR_NO_DEVICE, -29)               \
@@ -56,6 +57,7 @@ extern "C" {
     X(SILKIE_ERR_CAMERA, -40)                  \
     X(SILKIE_ERR_AGAIN, -41)                   \
     X(SILKIE_ERR_END_OF_STREAM, -42)           \
+    X(SILKIE_ERR_NOT_FINITE, -50)              \
     X(SILKIE_ERR_INTERNAL, -90)
 
 typedef enum silkie_status {

@@ -1,0 +1,56 @@
+/* PEFT LoRA adapter configuration (spec §9.1): adapter_config.json parsed and written, and
+ * PEFT's rules for which module an adapter targets and with what rank and alpha. Pure CPU. */
+#ifndef SILKIE_LORA_PEFT_H
+#define SILKIE_LORA_PEFT_H
+
+#include "base/base.h"
+
+#define SILKIE_LORA_MAX_TARGETS 16
+#define SILKIE_LORA_MAX_PATTERNS 64
+
+typedef struct silkie_lora_pattern {
+    char key[128];    /* PEFT matches (.*\.)?key$ against the module name */
+    double value;
+} silkie_lora_pattern;
+
+typedef struct silkie_lora_config {
+    uint32_t r;
+    double alpha;
+    double dropout;
+    bool use_rslora;
+    /* target_modules: a list of names (a module matches when its name equals one or ends with
+     * "." + it) or one regular expression matched against the whole name. */
+    bool target_is_regex;
+    char target_regex[512];
+    char targets[SILKIE_LORA_MAX_TARGETS][64];
+    uint32_t n_targets;
+    int32_t layers[256];          /* layers_to_transform; n_layers == 0 means all */
+    uint32_t n_layers;
+    silkie_lora_pattern rank_pattern[SILKIE_LORA_MAX_PATTERNS];
+    uint32_t n_rank_pattern;
+    silkie_lora_pattern alpha_pattern[SILKIE_LORA_MAX_PATTERNS];
+    uint32_t n_alpha_pattern;
+    char base_model[256];
+} silkie_lora_config;
+
+/* Parses adapter_config.json text. SILKIE_ERR_BAD_FILE for malformed JSON, SILKIE_ERR_BAD_MODEL
+ * naming the key for a bad value, SILKIE_ERR_UNSUPPORTED for a valid feature we do not run
+ * (bias other than "none", modules_to_save, DoRA, fan_in_fan_out, another peft_type). */
+silkie_status silkie_lora_config_parse(const char *json, size_t len, const char *what,
+                                       silkie_lora_config *out);
+/* Reads DIR/adapter_config.json. */
+silkie_status silkie_lora_config_load(const char *dir, silkie_lora_config *out);
+/* Writes the config with PEFT's keys (temporary file + rename). */
+silkie_status silkie_lora_config_save(const silkie_lora_config *c, const char *path);
+/* Targets from a command line: a comma-separated list of names, or, when it contains a regex
+ * metacharacter other than '.', one regular expression. */
+silkie_status silkie_lora_config_set_targets(silkie_lora_config *c, const char *spec);
+
+/* Whether the module `name` (e.g. "transformer.h.3.mlp.w1") in layer `layer` (-1: not a layer
+ * module) is adapted; *r and *alpha receive its rank and alpha (patterns applied). */
+silkie_status silkie_lora_config_match(const silkie_lora_config *c, const char *name,
+                                       int32_t layer, bool *adapted, uint32_t *r, double *alpha);
+/* The LoRA scale alpha / r (or alpha / sqrt(r) with rsLoRA). */
+float silkie_lora_scale(const silkie_lora_config *c, uint32_t r, double alpha);
+
+#endif /* SILKIE_LORA_PEFT_H */

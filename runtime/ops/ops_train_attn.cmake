@@ -1,0 +1,1 @@
+list(APPEND SILKIE_OPS_SOURCES attention_back.c)

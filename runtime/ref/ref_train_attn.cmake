@@ -1,0 +1,1 @@
+list(APPEND SILKIE_REF_SOURCES attention_back.c)

@@ -1,0 +1,1 @@
+silkie_add_shader(attention_back VARIANTS delta dq dkv)

@@ -1,0 +1,541 @@
+/* DPO on a preference pair (spec §9.2): sequences in the chosen layout, truncation, the image
+ * encoded once, reference log-probs with the adapter off, policy log-probs with it on, the
+ * loss, and the backward pass of both responses into the adapter's gradients. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#define SK_LOG_MODULE "train"
+#include "model/lora_peft.h"
+#include "session/session_int.h"
+#include "trainer_int.h"
+
+#define MAX_PAIR_IMAGES 8
+#define WS_ROUND 64u
+
+struct silkie_trainer {
+    silkie_model *m;
+    silkie_train_params p;
+    char *system;
+    silkie_lora_config lcfg;
+    silkie_qwen_lora lora;
+    silkie_qwen_train_ws *ws;
+    uint32_t ws_tokens;
+    silkie_qwen_ws vws;           /* vision scratch (pixels in, features out) */
+    silkie_vk_cmd *vcmd;
+    silkie_owned_tensor features[MAX_PAIR_IMAGES];
+    int32_t *ids[2];
+    uint8_t *scored[2];
+    uint32_t n[2], cap[2];
+    uint32_t n_tensors;
+    char (*names)[160];
+    uint32_t *tensor_slot;        /* module index * 2 + (B ? 1 : 0) */
+    uint64_t n_pairs;             /* dropout streams of successive pairs differ */
+};
+
+void silkie_train_params_init(silkie_train_params *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->lora_r = 64;
+    p->lora_alpha = 16.0f;
+    p->lora_dropout = -1.0f;
+    p->lora_targets = "c_attn,attn.c_proj,w1,w2";
+    p->loss = SILKIE_DPO_SIGMOID;
+    p->beta = 0.1f;
+    p->layout = SILKIE_CHAT_LAYOUT_SILKIE;
+    p->max_prompt_tokens = 1024;
+    p->max_total_tokens = 2048;
+}
+
+static silkie_status check_params(const silkie_train_params *p)
+{
+    if ((uint32_t)p->loss > SILKIE_DPO_ROBUST)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: loss %d", (int)p->loss);
+    if (!(p->beta > 0) || !isfinite(p->beta))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: beta must be > 0");
+    if (!(p->label_smoothing >= 0 && p->label_smoothing < 0.5f))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: label smoothing must be in [0, 0.5)");
+    if (!(p->lora_dropout < 1.0f) || isnan(p->lora_dropout))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: lora dropout must be < 1");
+    if ((uint32_t)p->layout > SILKIE_CHAT_LAYOUT_SILKIE)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: layout %d", (int)p->layout);
+    if (!p->max_total_tokens || !p->max_prompt_tokens ||
+        p->max_prompt_tokens >= p->max_total_tokens)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "trainer: need 0 < max_prompt_tokens (%u) < max_total_tokens (%u)",
+                       p->max_prompt_tokens, p->max_total_tokens);
+    if (!p->init_adapter && (p->lora_r == 0 || p->lora_r > 4096 || !(p->lora_alpha > 0)))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: lora rank 1..4096, alpha > 0");
+    return SILKIE_OK;
+}
+
+static silkie_status build_names(silkie_trainer *t)
+{
+    const silkie_qwen_lora *lo = &t->lora;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < lo->n_layers * SILKIE_LORA_N_TARGETS; i++) n += lo->mod[i].r ? 2 : 0;
+    t->names = silkie_malloc(sizeof *t->names * (n ? n : 1));
+    t->tensor_slot = SK_NEW_ARRAY(uint32_t, n ? n : 1);
+    if (!t->names || !t->tensor_slot) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "trainer: names");
+    /* PEFT's order: layer, then module name, A before B (as sorted state_dict keys). */
+    static const silkie_lora_target order[] = {SILKIE_LORA_C_ATTN, SILKIE_LORA_ATTN_C_PROJ,
+                                               SILKIE_LORA_MLP_C_PROJ, SILKIE_LORA_W1,
+                                               SILKIE_LORA_W2};
+    for (uint32_t l = 0; l < lo->n_layers; l++)
+        for (uint32_t k = 0; k < SK_ARRAY_LEN(order); k++) {
+            uint32_t mi = l * SILKIE_LORA_N_TARGETS + order[k];
+            if (!lo->mod[mi].r) continue;
+            for (int b = 0; b < 2; b++) {
+                silkie_lora_tensor_name(l, order[k], b, t->names[t->n_tensors],
+                                        sizeof t->names[0]);
+                t->tensor_slot[t->n_tensors++] = mi * 2 + (uint32_t)b;
+            }
+        }
+    return SILKIE_OK;
+}
+
+void silkie_trainer_destroy(silkie_trainer *t)
+{
+    if (!t) return;
+    silkie_qwen_train_ws_destroy(t->ws);
+    silkie_vk_cmd_destroy(t->vcmd);
+    silkie_qwen_ws_release(&t->vws);
+    for (uint32_t i = 0; i < MAX_PAIR_IMAGES; i++) silkie_tensor_free(&t->features[i]);
+    silkie_qwen_lora_release(&t->lora);
+    for (int k = 0; k < 2; k++) {
+        silkie_free(t->ids[k]);
+        silkie_free(t->scored[k]);
+    }
+    silkie_free(t->names);
+    silkie_free(t->tensor_slot);
+    silkie_free(t->system);
+    silkie_model_release_ref(t->m);
+    silkie_free(t);
+}
+
+static silkie_status new_adapter_config(const silkie_train_params *p, silkie_lora_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->r = p->lora_r;
+    c->alpha = p->lora_alpha;
+    c->dropout = p->lora_dropout < 0 ? 0.05 : p->lora_dropout;
+    c->use_rslora = p->use_rslora != 0;
+    snprintf(c->base_model, sizeof c->base_model, "Qwen/Qwen-VL-Chat");
+    return silkie_lora_config_set_targets(c, p->lora_targets ? p->lora_targets
+                                                             : "c_attn,attn.c_proj,w1,w2");
+}
+
+silkie_status silkie_trainer_create(silkie_model *model, const silkie_train_params *params,
+                                    silkie_trainer **out)
+{
+    silkie_error_clear();
+    if (!model || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: model, out required");
+    *out = NULL;
+    silkie_train_params p;
+    silkie_train_params_init(&p);
+    if (params) {
+        if (params->struct_size < 8)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: struct_size unset");
+        memcpy(&p, params, SK_MIN((size_t)params->struct_size, sizeof p));
+        p.struct_size = sizeof p;
+    }
+    SK_CHECK(check_params(&p));
+    silkie_trainer *t = SK_NEW(silkie_trainer);
+    if (!t) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "trainer");
+    atomic_fetch_add(&model->refs, 1);
+    t->m = model;
+    t->p = p;
+    t->p.init_adapter = NULL; /* borrowed strings are not kept */
+    t->p.lora_targets = NULL;
+    t->p.system = NULL;
+    silkie_status st = SILKIE_OK;
+    if (p.system && !(t->system = silkie_strdup(p.system)))
+        st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "trainer: system prompt");
+    if (st == SILKIE_OK) {
+        if (p.init_adapter) {
+            st = silkie_qwen_lora_load(model->q, p.init_adapter, 1, &t->lcfg, &t->lora);
+            if (st == SILKIE_OK && p.lora_dropout >= 0) {
+                t->lcfg.dropout = p.lora_dropout;
+                t->lora.dropout = p.lora_dropout;
+            }
+        } else {
+            st = new_adapter_config(&p, &t->lcfg);
+            if (st == SILKIE_OK) st = silkie_qwen_lora_init(model->q, &t->lcfg, p.seed, 1, &t->lora);
+        }
+    }
+    if (st == SILKIE_OK) st = build_names(t);
+    if (st == SILKIE_OK && model->q->has_vision) {
+        st = silkie_qwen_ws_create(model->q, 1, &t->vws);
+        if (st == SILKIE_OK) st = silkie_vk_cmd_create(model->dev, &t->vcmd);
+    }
+    if (st != SILKIE_OK) {
+        silkie_trainer_destroy(t);
+        return st;
+    }
+    *out = t;
+    return SILKIE_OK;
+}
+
+silkie_status silkie_trainer_zero_grad(silkie_trainer *t)
+{
+    if (!t) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: t required");
+    for (uint32_t i = 0; i < t->lora.n_layers * SILKIE_LORA_N_TARGETS; i++) {
+        silkie_lora_module *m = &t->lora.mod[i];
+        if (!m->r) continue;
+        SK_CHECK(silkie_vk_buffer_fill(m->ga.t.buf, m->ga.t.offset, silkie_tensor_nbytes(&m->ga.t),
+                                       0));
+        SK_CHECK(silkie_vk_buffer_fill(m->gb.t.buf, m->gb.t.offset, silkie_tensor_nbytes(&m->gb.t),
+                                       0));
+    }
+    return SILKIE_OK;
+}
+
+/* Python's str.strip() for ASCII whitespace, into a heap copy. */
+static char *strip_copy(const char *s)
+{
+    while (*s && isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1])) n--;
+    char *r = silkie_malloc(n + 1);
+    if (r) {
+        memcpy(r, s, n);
+        r[n] = 0;
+    }
+    return r;
+}
+
+static uint32_t first_scored(const uint8_t *scored, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (scored[i]) return i;
+    return n;
+}
+
+/* One side of the pair, truncated as the Silkie recipe does (TRL "keep_end"): prompt to its
+ * last max_prompt tokens when prompt + the longer response exceeds max_total, then responses
+ * to their first max_total - max_prompt tokens. A cut that would remove part of an image span
+ * is refused. *cut receives the number of prompt tokens removed. */
+static silkie_status build_side(silkie_trainer *t, const silkie_chat_turn *turn, int k,
+                                uint32_t longest_response, uint32_t *cut)
+{
+    silkie_chat_params cp;
+    silkie_chat_params_init(&cp);
+    cp.system = t->system;
+    cp.n_queries = t->m->cfg.visual.n_queries;
+    silkie_token_list *l = NULL;
+    SK_CHECK(silkie_chat_build_training(t->m->tok, &cp, turn, t->p.layout, &l));
+    const int32_t *ids = silkie_token_list_ids(l);
+    const uint8_t *sc = silkie_token_list_scored(l);
+    uint32_t n = (uint32_t)silkie_token_list_size(l);
+    uint32_t n_prompt = first_scored(sc, n), n_resp = n - n_prompt;
+    uint32_t p0 = 0, resp_keep = n_resp;
+    silkie_status st = SILKIE_OK;
+    if (longest_response && n_prompt + longest_response > t->p.max_total_tokens) {
+        if (n_prompt > t->p.max_prompt_tokens) p0 = n_prompt - t->p.max_prompt_tokens;
+        if (n_prompt - p0 + longest_response > t->p.max_total_tokens)
+            resp_keep = SK_MIN(n_resp, t->p.max_total_tokens - t->p.max_prompt_tokens);
+        const uint32_t *img = silkie_token_list_image_positions(l);
+        for (uint32_t i = 0; i < silkie_token_list_n_images(l); i++)
+            if (img[i] < p0)
+                st = SK_FAIL(SILKIE_ERR_BAD_DATA,
+                             "pair: truncating the prompt to %u tokens would cut image %u's "
+                             "<img>...</img> span", t->p.max_prompt_tokens, i + 1);
+    }
+    uint32_t len = n_prompt - p0 + resp_keep;
+    if (st == SILKIE_OK && len > t->cap[k]) {
+        silkie_free(t->ids[k]);
+        silkie_free(t->scored[k]);
+        t->ids[k] = SK_NEW_ARRAY(int32_t, len);
+        t->scored[k] = SK_NEW_ARRAY(uint8_t, len);
+        t->cap[k] = t->ids[k] && t->scored[k] ? len : 0;
+        if (!t->cap[k]) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: %u tokens", len);
+    }
+    if (st == SILKIE_OK) {
+        memcpy(t->ids[k], ids + p0, sizeof(int32_t) * len);
+        memcpy(t->scored[k], sc + p0, len);
+        t->n[k] = len;
+        *cut = p0;
+    }
+    silkie_token_list_destroy(l);
+    return st;
+}
+
+/* Response length (tokens after the prompt) of one side, before truncation. */
+static silkie_status response_len(silkie_trainer *t, const silkie_chat_turn *turn, uint32_t *n)
+{
+    silkie_chat_params cp;
+    silkie_chat_params_init(&cp);
+    cp.system = t->system;
+    cp.n_queries = t->m->cfg.visual.n_queries;
+    silkie_token_list *l = NULL;
+    SK_CHECK(silkie_chat_build_training(t->m->tok, &cp, turn, t->p.layout, &l));
+    uint32_t size = (uint32_t)silkie_token_list_size(l);
+    *n = size - first_scored(silkie_token_list_scored(l), size);
+    silkie_token_list_destroy(l);
+    return SILKIE_OK;
+}
+
+static silkie_status encode_images(silkie_trainer *t, const silkie_pref_pair *pair)
+{
+    const silkie_qwen *q = t->m->q;
+    if (pair->n_images && !q->has_vision)
+        return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "pair: the model was loaded without vision");
+    const uint32_t S = t->m->cfg.visual.image_size;
+    for (uint32_t i = 0; i < pair->n_images; i++) {
+        const char *ref = pair->images[i];
+        char path[4096];
+        int w = pair->image_dir ? snprintf(path, sizeof path, "%s/%s", pair->image_dir, ref)
+                                : snprintf(path, sizeof path, "%s", ref);
+        if (w < 0 || w >= (int)sizeof path)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "pair: image path too long");
+        FILE *f = fopen(path, "rb");
+        if (!f) return SK_FAIL(SILKIE_ERR_IO, "pair: cannot open image '%s' (%s)", path,
+                               strerror(errno));
+        struct stat sb;
+        uint8_t *data = NULL;
+        size_t n = 0;
+        silkie_status st = SILKIE_OK;
+        if (fstat(fileno(f), &sb) != 0 || sb.st_size <= 0 || sb.st_size > (256 << 20))
+            st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "pair: image '%s' is empty or too large", path);
+        if (st == SILKIE_OK && !(data = silkie_malloc((size_t)sb.st_size)))
+            st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: image '%s'", path);
+        if (st == SILKIE_OK && (n = fread(data, 1, (size_t)sb.st_size, f)) != (size_t)sb.st_size)
+            st = SK_FAIL(SILKIE_ERR_IO, "pair: cannot read image '%s'", path);
+        fclose(f);
+        float *chw = st == SILKIE_OK ? silkie_malloc((size_t)3 * S * S * sizeof(float)) : NULL;
+        if (st == SILKIE_OK && !chw) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: pixels");
+        if (st == SILKIE_OK) st = silkie_session_preprocess_encoded(data, n, S, chw);
+        silkie_free(data);
+        if (st == SILKIE_OK)
+            st = silkie_tensor_write_rows(&t->vws.pixels.t, 0,
+                                          silkie_tensor_rows(&t->vws.pixels.t), chw);
+        silkie_free(chw);
+        if (st == SILKIE_OK && !t->features[i].t.buf)
+            st = silkie_qwen_features_alloc(q, &t->features[i]);
+        if (st == SILKIE_OK) {
+            silkie_op_ctx c = {.dev = q->dev, .cmd = t->vcmd};
+            st = silkie_vk_cmd_begin(t->vcmd);
+            if (st == SILKIE_OK)
+                st = silkie_qwen_record_vision(&c, q, &t->vws, &t->features[i].t, NULL);
+            if (st == SILKIE_OK) st = silkie_vk_cmd_end(t->vcmd);
+            if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(t->vcmd);
+        }
+        if (st != SILKIE_OK) return st;
+    }
+    return SILKIE_OK;
+}
+
+static silkie_status ensure_ws(silkie_trainer *t, uint32_t tokens)
+{
+    if (t->ws && tokens <= t->ws_tokens) return SILKIE_OK;
+    silkie_qwen_train_ws_destroy(t->ws);
+    t->ws = NULL;
+    uint32_t n = (tokens + WS_ROUND - 1) / WS_ROUND * WS_ROUND;
+    SK_CHECK(silkie_qwen_train_ws_create(t->m->q, &t->lora, n, 2, &t->ws));
+    t->ws_tokens = n;
+    return SILKIE_OK;
+}
+
+static silkie_status check_pair(const silkie_pref_pair *pair)
+{
+    if (!pair || !pair->prompt || !pair->chosen || !pair->rejected)
+        return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: prompt, chosen and rejected are required");
+    if (!pair->chosen[0] || !pair->rejected[0])
+        return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: empty %s response",
+                       pair->chosen[0] ? "rejected" : "chosen");
+    if (!strcmp(pair->chosen, pair->rejected))
+        return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: chosen and rejected responses are identical");
+    if (pair->n_images > MAX_PAIR_IMAGES)
+        return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: %u images (at most %d)", pair->n_images,
+                       MAX_PAIR_IMAGES);
+    for (uint32_t i = 0; i < pair->n_images; i++)
+        if (!pair->images || !pair->images[i] || !pair->images[i][0])
+            return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: image reference %u is empty", i + 1);
+    return SILKIE_OK;
+}
+
+silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pair,
+                                  float grad_scale, silkie_dpo_metrics *out)
+{
+    silkie_error_clear();
+    if (!t || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer_pair: t, out required");
+    memset(out, 0, sizeof *out);
+    if (!isfinite(grad_scale))
+        return SK_FAIL(SILKIE_ERR_NOT_FINITE, "trainer_pair: gradient scale is not finite");
+    SK_CHECK(check_pair(pair));
+    char *query = strip_copy(pair->prompt);
+    if (!query) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: prompt");
+    silkie_chat_turn turn[2] = {
+        {.query = query, .image_paths = pair->images, .n_images = pair->n_images,
+         .response = pair->chosen},
+        {.query = query, .image_paths = pair->images, .n_images = pair->n_images,
+         .response = pair->rejected}};
+    uint32_t rl[2] = {0, 0}, cut[2] = {0, 0};
+    silkie_status st = response_len(t, &turn[0], &rl[0]);
+    if (st == SILKIE_OK) st = response_len(t, &turn[1], &rl[1]);
+    for (int k = 0; k < 2 && st == SILKIE_OK; k++)
+        st = build_side(t, &turn[k], k, SK_MAX(rl[0], rl[1]), &cut[k]);
+    silkie_free(query);
+    if (st == SILKIE_OK) st = ensure_ws(t, SK_MAX(t->n[0], t->n[1]));
+    if (st == SILKIE_OK) st = encode_images(t, pair);
+    if (st != SILKIE_OK) return st;
+
+    /* Both sides share the prompt, so the image rows sit at the same positions in each. */
+    silkie_qwen_inject inj[2][MAX_PAIR_IMAGES];
+    silkie_qwen_train_seq seq[2];
+    const uint32_t Nq = t->m->cfg.visual.n_queries;
+    for (int k = 0; k < 2; k++) {
+        uint32_t n_inj = 0;
+        for (uint32_t i = 0, found = 0; i + 1 < t->n[k] && found < pair->n_images; i++) {
+            if (t->ids[k][i] != t->m->cfg.visual.image_start_id) continue;
+            if (i + 1 + Nq > t->n[k])
+                return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: image %u's span is cut", found + 1);
+            inj[k][n_inj++] = (silkie_qwen_inject){.features = &t->features[found].t,
+                                                   .row = i + 1};
+            found++;
+        }
+        if (n_inj != pair->n_images)
+            return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: %u image spans for %u images", n_inj,
+                           pair->n_images);
+        seq[k] = (silkie_qwen_train_seq){.ids = t->ids[k], .scored = t->scored[k],
+                                         .n_tokens = t->n[k], .inject = inj[k],
+                                         .n_inject = n_inj};
+    }
+    const uint32_t streams = t->lora.n_layers * SILKIE_LORA_N_TARGETS;
+    const uint32_t seed = (uint32_t)(t->p.seed ^ (t->p.seed >> 32));
+    silkie_qwen_train_pass ref = {.slot = -1};
+    silkie_qwen_train_pass pol[2];
+    for (int k = 0; k < 2; k++)
+        pol[k] = (silkie_qwen_train_pass){.lora = &t->lora, .slot = k, .dropout_seed = seed,
+                                          .dropout_stream = (uint32_t)((t->n_pairs * 2 + k) *
+                                                                       streams)};
+    t->n_pairs++;
+    double rc, rr, pc, pr;
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &ref, &rc));
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &ref, &rr));
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &pol[0], &pc));
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &pol[1], &pr));
+    const double beta = t->p.beta, z = (pc - pr) - (rc - rr);
+    silkie_dpo_loss_value v = silkie_dpo_loss_eval(t->p.loss, beta, t->p.label_smoothing, z);
+    *out = (silkie_dpo_metrics){.policy_chosen_logps = pc, .policy_rejected_logps = pr,
+                                .reference_chosen_logps = rc, .reference_rejected_logps = rr,
+                                .logits = z, .loss = v.loss,
+                                .chosen_rewards = beta * (pc - rc),
+                                .rejected_rewards = beta * (pr - rr),
+                                .chosen_tokens = t->n[0], .rejected_tokens = t->n[1]};
+    if (!isfinite(v.loss) || !isfinite(v.dloss_dz))
+        return SK_FAIL(SILKIE_ERR_NOT_FINITE, "pair: loss is not finite (logit %g)", z);
+    if (grad_scale == 0.0f) return SILKIE_OK;
+    const float g = (float)(grad_scale * v.dloss_dz);
+    SK_CHECK(silkie_qwen_train_backward(t->ws, &seq[0], &pol[0], g));
+    return silkie_qwen_train_backward(t->ws, &seq[1], &pol[1], -g);
+}
+
+uint32_t silkie_trainer_n_tensors(const silkie_trainer *t) { return t ? t->n_tensors : 0; }
+
+static silkie_status tensor_at(const silkie_trainer *t, uint32_t i, silkie_lora_module **m,
+                               int *b)
+{
+    if (!t || i >= t->n_tensors)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: tensor %u of %u", i,
+                       t ? t->n_tensors : 0);
+    *m = &t->lora.mod[t->tensor_slot[i] / 2];
+    *b = (int)(t->tensor_slot[i] % 2);
+    return SILKIE_OK;
+}
+
+silkie_status silkie_trainer_tensor_info(const silkie_trainer *t, uint32_t i, const char **name,
+                                         uint32_t shape[2])
+{
+    silkie_lora_module *m = NULL;
+    int b = 0;
+    SK_CHECK(tensor_at(t, i, &m, &b));
+    const silkie_tensor *x = b ? &m->b.t : &m->a.t;
+    if (name) *name = t->names[i];
+    if (shape) {
+        shape[0] = x->ne[1];
+        shape[1] = x->ne[0];
+    }
+    return SILKIE_OK;
+}
+
+silkie_status silkie_trainer_read_param(silkie_trainer *t, uint32_t i, float *dst)
+{
+    silkie_lora_module *m = NULL;
+    int b = 0;
+    SK_CHECK(tensor_at(t, i, &m, &b));
+    const silkie_tensor *x = b ? &m->b.t : &m->a.t;
+    return silkie_tensor_download(x, dst, silkie_tensor_nbytes(x));
+}
+
+silkie_status silkie_trainer_read_grad(silkie_trainer *t, uint32_t i, float *dst)
+{
+    silkie_lora_module *m = NULL;
+    int b = 0;
+    SK_CHECK(tensor_at(t, i, &m, &b));
+    const silkie_tensor *x = b ? &m->gb.t : &m->ga.t;
+    return silkie_tensor_download(x, dst, silkie_tensor_nbytes(x));
+}
+
+silkie_status silkie_trainer_last_sequence(const silkie_trainer *t, uint32_t which,
+                                           const int32_t **ids, const uint8_t **scored,
+                                           uint32_t *n)
+{
+    if (!t || which > 1 || !ids || !scored || !n)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer_last_sequence: arguments");
+    *ids = t->ids[which];
+    *scored = t->scored[which];
+    *n = t->n[which];
+    return SILKIE_OK;
+}
+
+silkie_status silkie_trainer_save_adapter(silkie_trainer *t, const char *dir)
+{
+    if (!t || !dir) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "save_adapter: t, dir required");
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return SK_FAIL(SILKIE_ERR_IO, "save_adapter: cannot create '%s' (%s)", dir,
+                       strerror(errno));
+    silkie_st_tensor *st_t = SK_NEW_ARRAY(silkie_st_tensor, t->n_tensors ? t->n_tensors : 1);
+    float **data = SK_NEW_ARRAY(float *, t->n_tensors ? t->n_tensors : 1);
+    silkie_status st = st_t && data ? SILKIE_OK
+                                    : SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "save_adapter: tables");
+    for (uint32_t i = 0; st == SILKIE_OK && i < t->n_tensors; i++) {
+        uint32_t shape[2];
+        st = silkie_trainer_tensor_info(t, i, NULL, shape);
+        if (st == SILKIE_OK && !(data[i] = silkie_malloc((size_t)shape[0] * shape[1] * 4)))
+            st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "save_adapter: %s", t->names[i]);
+        if (st == SILKIE_OK) st = silkie_trainer_read_param(t, i, data[i]);
+        if (st == SILKIE_OK)
+            st_t[i] = (silkie_st_tensor){.name = t->names[i], .dtype = SILKIE_DTYPE_F32,
+                                         .n_dims = 2, .shape = {shape[0], shape[1]},
+                                         .data = data[i]};
+    }
+    char path[4096];
+    if (st == SILKIE_OK && snprintf(path, sizeof path, "%s/adapter_model.safetensors", dir) >=
+                               (int)sizeof path)
+        st = SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "save_adapter: path too long");
+    if (st == SILKIE_OK) st = silkie_safetensors_write(path, st_t, t->n_tensors);
+    if (st == SILKIE_OK) {
+        snprintf(path, sizeof path, "%s/adapter_config.json", dir);
+        st = silkie_lora_config_save(&t->lcfg, path);
+    }
+    for (uint32_t i = 0; data && i < t->n_tensors; i++) silkie_free(data[i]);
+    silkie_free(data);
+    silkie_free(st_t);
+    return st;
+}
+
+uint64_t silkie_trainer_device_bytes(const silkie_trainer *t)
+{
+    if (!t) return 0;
+    uint64_t b = silkie_qwen_train_ws_bytes(t->ws);
+    for (uint32_t i = 0; i < t->lora.n_layers * SILKIE_LORA_N_TARGETS; i++) {
+        const silkie_lora_module *m = &t->lora.mod[i];
+        if (m->r) b += 2 * (silkie_tensor_nbytes(&m->a.t) + silkie_tensor_nbytes(&m->b.t));
+    }
+    return b;
+}
