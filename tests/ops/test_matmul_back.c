@@ -39,8 +39,8 @@ static const kn_case cases[] = {
     {  67, 344, 128, ALL_DT, F_ACC | F_BIAS | F_ALPHA | F_ASTRIDE }, /* M past a 64-row tile */
     {  67,  33, 384, ALL_DT, F_ACC | F_BIAS },
     {  67, 128,  32, ALL_DT, F_ACC | F_BIAS | F_ASTRIDE },
-    /* Split weights: odd part sizes (scalar A loads), whole-block parts (vec4 A loads, bias
-     * added once), a one-row last part, transposed A. */
+    /* Split weights: odd part sizes (bf16: A is vec4-aligned as a whole, its part columns are
+     * not), whole-block parts (vec4 A loads), bias added once, a one-row last part, trans_a. */
     {  67, 344, 384, Q8_0,   F_ACC | F_BIAS | F_ASTRIDE,                 115 },
     {   5, 128, 128, Q4_0,   F_ACC | F_BIAS,                              32 },
     {   5,  33,  32, F16,    F_ASTRIDE,                                   16 },
