@@ -1,21 +1,24 @@
 /* silkie-pack: a Hugging Face Qwen-VL folder -> one GGUF file that `silkie ask --model` runs.
  *
  *   silkie-pack --model DIR --out FILE.gguf [--type f32|f16|bf16|q8_0|q4_0]
- *               [--vision-type f32|f16|bf16] [--split]
+ *               [--vision-type f32|f16|bf16] [--split] [--merge-adapter ADAPTER_DIR]
  *
  * --split writes the llama.cpp-style pair instead of one file: FILE.gguf (LLM + tokenizer) and
  * mmproj-FILE.gguf beside it (vision tower + resampler); the runtime loads either form.
+ * --merge-adapter merges a PEFT LoRA adapter into the LLM matrices it targets (W + s B A, in
+ * f32, before conversion), so the file answers like the base with the adapter applied.
  * The file is written to FILE.gguf.tmp and renamed when complete. Exit 0 on success, 1 on any
  * error (message on stderr), 2 on bad usage. */
 #include <stdio.h>
 #include <string.h>
 
+#include "model/lora_merge.h"
 #include "model/model.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: silkie-pack --model DIR --out FILE.gguf [--type f32|f16|bf16|q8_0|"
-                    "q4_0] [--vision-type f32|f16|bf16] [--split]\n");
+                    "q4_0] [--vision-type f32|f16|bf16] [--split] [--merge-adapter DIR]\n");
     return 2;
 }
 
@@ -34,7 +37,7 @@ static bool parse_type(const char *s, silkie_dtype *t)
 
 int main(int argc, char **argv)
 {
-    const char *model = NULL, *out = NULL;
+    const char *model = NULL, *out = NULL, *adapter = NULL;
     silkie_gguf_pack_params p = {.llm_type = SILKIE_DTYPE_F16, .vision_type = SILKIE_DTYPE_F16};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
         if (!v) return usage();
         if (strcmp(a, "--model") == 0) model = v;
         else if (strcmp(a, "--out") == 0) out = v;
+        else if (strcmp(a, "--merge-adapter") == 0) adapter = v;
         else if (strcmp(a, "--type") == 0) {
             if (!parse_type(v, &p.llm_type)) return usage();
         } else if (strcmp(a, "--vision-type") == 0) {
@@ -60,7 +64,8 @@ int main(int argc, char **argv)
         i++;
     }
     if (!model || !out) return usage();
-    silkie_status st = silkie_gguf_pack_qwen(model, out, &p);
+    silkie_status st = adapter ? silkie_gguf_pack_qwen_merged(model, adapter, out, &p)
+                               : silkie_gguf_pack_qwen(model, out, &p);
     if (st != SILKIE_OK) {
         fprintf(stderr, "silkie-pack: %s (%s)\n", silkie_last_error(), silkie_status_name(st));
         return 1;
@@ -68,7 +73,8 @@ int main(int argc, char **argv)
     char mmproj[4096] = "";
     if (p.split && silkie_qwen_gguf_mmproj_path(out, mmproj, sizeof mmproj) != SILKIE_OK)
         mmproj[0] = 0;
-    printf("wrote %s%s%s (llm %s, vision %s)\n", out, p.split ? " and " : "", mmproj,
-           silkie_dtype_name(p.llm_type), silkie_dtype_name(p.vision_type));
+    printf("wrote %s%s%s (llm %s, vision %s%s%s)\n", out, p.split ? " and " : "", mmproj,
+           silkie_dtype_name(p.llm_type), silkie_dtype_name(p.vision_type),
+           adapter ? ", merged adapter " : "", adapter ? adapter : "");
     return 0;
 }

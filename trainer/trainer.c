@@ -8,32 +8,7 @@
 #include <sys/stat.h>
 
 #define SK_LOG_MODULE "train"
-#include "model/lora_peft.h"
-#include "session/session_int.h"
 #include "trainer_int.h"
-
-#define MAX_PAIR_IMAGES 8
-#define WS_ROUND 64u
-
-struct silkie_trainer {
-    silkie_model *m;
-    silkie_train_params p;
-    char *system;
-    silkie_lora_config lcfg;
-    silkie_qwen_lora lora;
-    silkie_qwen_train_ws *ws;
-    uint32_t ws_tokens;
-    silkie_qwen_ws vws;           /* vision scratch (pixels in, features out) */
-    silkie_vk_cmd *vcmd;
-    silkie_owned_tensor features[MAX_PAIR_IMAGES];
-    int32_t *ids[2];
-    uint8_t *scored[2];
-    uint32_t n[2], cap[2];
-    uint32_t n_tensors;
-    char (*names)[160];
-    uint32_t *tensor_slot;        /* module index * 2 + (B ? 1 : 0) */
-    uint64_t n_pairs;             /* dropout streams of successive pairs differ */
-};
 
 void silkie_train_params_init(silkie_train_params *p)
 {
@@ -101,6 +76,7 @@ static silkie_status build_names(silkie_trainer *t)
 void silkie_trainer_destroy(silkie_trainer *t)
 {
     if (!t) return;
+    silkie_trainer_optim_release(t);
     silkie_qwen_train_ws_destroy(t->ws);
     silkie_vk_cmd_destroy(t->vcmd);
     silkie_qwen_ws_release(&t->vws);
@@ -117,6 +93,42 @@ void silkie_trainer_destroy(silkie_trainer *t)
     silkie_free(t);
 }
 
+/* A name list such as "mlp.c_proj" also names the vision tower's MLPs under PEFT's suffix rule.
+ * A new adapter is for the LLM blocks, so such a list becomes the equivalent regular expression
+ * confined to them (PEFT reads either form). */
+static silkie_status restrict_to_llm(silkie_lora_config *c)
+{
+    static const char *const outside[] = {
+        "lm_head", "transformer.visual.attn_pool.kv_proj",
+        "transformer.visual.attn_pool.attn.out_proj",
+        "transformer.visual.transformer.resblocks.0.attn.out_proj",
+        "transformer.visual.transformer.resblocks.0.mlp.c_fc",
+        "transformer.visual.transformer.resblocks.0.mlp.c_proj"};
+    if (c->target_is_regex) return SILKIE_OK;
+    bool hit = false;
+    for (size_t i = 0; i < SK_ARRAY_LEN(outside) && !hit; i++) {
+        uint32_t r;
+        double a;
+        SK_CHECK(silkie_lora_config_match(c, outside[i], -1, &hit, &r, &a));
+    }
+    if (!hit) return SILKIE_OK;
+    char re[sizeof c->target_regex];
+    size_t n = (size_t)snprintf(re, sizeof re, "transformer\\.h\\.\\d+\\.(.*\\.)?(");
+    for (uint32_t i = 0; i < c->n_targets && n + 2 * strlen(c->targets[i]) + 4 < sizeof re; i++) {
+        if (i) re[n++] = '|';
+        for (const char *q = c->targets[i]; *q; q++) {
+            if (*q == '.') re[n++] = '\\';
+            re[n++] = *q;
+        }
+    }
+    snprintf(re + n, sizeof re - n, ")");
+    SK_LOGI("targets also name vision modules; adapting the LLM blocks only: %s", re);
+    c->target_is_regex = true;
+    c->n_targets = 0;
+    memcpy(c->target_regex, re, sizeof re);
+    return SILKIE_OK;
+}
+
 static silkie_status new_adapter_config(const silkie_train_params *p, silkie_lora_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -125,8 +137,9 @@ static silkie_status new_adapter_config(const silkie_train_params *p, silkie_lor
     c->dropout = p->lora_dropout < 0 ? 0.05 : p->lora_dropout;
     c->use_rslora = p->use_rslora != 0;
     snprintf(c->base_model, sizeof c->base_model, "Qwen/Qwen-VL-Chat");
-    return silkie_lora_config_set_targets(c, p->lora_targets ? p->lora_targets
-                                                             : "c_attn,attn.c_proj,w1,w2");
+    SK_CHECK(silkie_lora_config_set_targets(c, p->lora_targets ? p->lora_targets
+                                                               : "c_attn,attn.c_proj,w1,w2"));
+    return restrict_to_llm(c);
 }
 
 silkie_status silkie_trainer_create(silkie_model *model, const silkie_train_params *params,
@@ -168,6 +181,7 @@ silkie_status silkie_trainer_create(silkie_model *model, const silkie_train_para
         }
     }
     if (st == SILKIE_OK) st = build_names(t);
+    if (st == SILKIE_OK) st = silkie_trainer_optim_alloc(t);
     if (st == SILKIE_OK && model->q->has_vision) {
         st = silkie_qwen_ws_create(model->q, 1, &t->vws);
         if (st == SILKIE_OK) st = silkie_vk_cmd_create(model->dev, &t->vcmd);
@@ -329,7 +343,7 @@ static silkie_status encode_images(silkie_trainer *t, const silkie_pref_pair *pa
     return SILKIE_OK;
 }
 
-static silkie_status ensure_ws(silkie_trainer *t, uint32_t tokens)
+silkie_status silkie_trainer_ensure_ws(silkie_trainer *t, uint32_t tokens)
 {
     if (t->ws && tokens <= t->ws_tokens) return SILKIE_OK;
     silkie_qwen_train_ws_destroy(t->ws);
@@ -358,8 +372,19 @@ static silkie_status check_pair(const silkie_pref_pair *pair)
     return SILKIE_OK;
 }
 
+static silkie_status policy_and_loss(silkie_trainer *t, const silkie_qwen_train_seq *seq,
+                                     const silkie_pref_pair *pair, const double *ref_logps,
+                                     float grad_scale, silkie_dpo_metrics *out);
+
 silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pair,
                                   float grad_scale, silkie_dpo_metrics *out)
+{
+    return silkie_trainer_pair_ref(t, pair, NULL, grad_scale, out);
+}
+
+silkie_status silkie_trainer_pair_ref(silkie_trainer *t, const silkie_pref_pair *pair,
+                                      const double ref_logps[2], float grad_scale,
+                                      silkie_dpo_metrics *out)
 {
     silkie_error_clear();
     if (!t || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer_pair: t, out required");
@@ -380,7 +405,7 @@ silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pai
     for (int k = 0; k < 2 && st == SILKIE_OK; k++)
         st = build_side(t, &turn[k], k, SK_MAX(rl[0], rl[1]), &cut[k]);
     silkie_free(query);
-    if (st == SILKIE_OK) st = ensure_ws(t, SK_MAX(t->n[0], t->n[1]));
+    if (st == SILKIE_OK) st = silkie_trainer_ensure_ws(t, SK_MAX(t->n[0], t->n[1]));
     if (st == SILKIE_OK) st = encode_images(t, pair);
     if (st != SILKIE_OK) return st;
 
@@ -405,6 +430,20 @@ silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pai
                                          .n_tokens = t->n[k], .inject = inj[k],
                                          .n_inject = n_inj};
     }
+    /* Evaluation (no gradient) runs without dropout, as a model in eval mode does. */
+    const float dropout = t->lora.dropout;
+    if (grad_scale == 0.0f) t->lora.dropout = 0.0f;
+    silkie_status fst = policy_and_loss(t, seq, pair, ref_logps, grad_scale, out);
+    t->lora.dropout = dropout;
+    return fst;
+}
+
+static silkie_status policy_and_loss(silkie_trainer *t, const silkie_qwen_train_seq *seq,
+                                     const silkie_pref_pair *pair, const double *ref_logps,
+                                     float grad_scale, silkie_dpo_metrics *out)
+{
+    (void)pair;
+    const int ref_given = ref_logps != NULL;
     const uint32_t streams = t->lora.n_layers * SILKIE_LORA_N_TARGETS;
     const uint32_t seed = (uint32_t)(t->p.seed ^ (t->p.seed >> 32));
     silkie_qwen_train_pass ref = {.slot = -1};
@@ -414,11 +453,16 @@ silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pai
                                           .dropout_stream = (uint32_t)((t->n_pairs * 2 + k) *
                                                                        streams)};
     t->n_pairs++;
-    double rc, rr, pc, pr;
-    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &ref, &rc));
-    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &ref, &rr));
-    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &pol[0], &pc));
-    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &pol[1], &pr));
+    silkie_qwen_train_result res[4];
+    if (!ref_given) {
+        SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &ref, &res[2]));
+        SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &ref, &res[3]));
+    }
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &pol[0], &res[0]));
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &pol[1], &res[1]));
+    const double pc = res[0].logp_sum, pr = res[1].logp_sum;
+    const double rc = ref_given ? ref_logps[0] : res[2].logp_sum;
+    const double rr = ref_given ? ref_logps[1] : res[3].logp_sum;
     const double beta = t->p.beta, z = (pc - pr) - (rc - rr);
     silkie_dpo_loss_value v = silkie_dpo_loss_eval(t->p.loss, beta, t->p.label_smoothing, z);
     *out = (silkie_dpo_metrics){.policy_chosen_logps = pc, .policy_rejected_logps = pr,
@@ -426,7 +470,9 @@ silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pai
                                 .logits = z, .loss = v.loss,
                                 .chosen_rewards = beta * (pc - rc),
                                 .rejected_rewards = beta * (pr - rr),
-                                .chosen_tokens = t->n[0], .rejected_tokens = t->n[1]};
+                                .chosen_tokens = t->n[0], .rejected_tokens = t->n[1],
+                                .policy_chosen_mean_logit = res[0].mean_logit,
+                                .policy_rejected_mean_logit = res[1].mean_logit};
     if (!isfinite(v.loss) || !isfinite(v.dloss_dz))
         return SK_FAIL(SILKIE_ERR_NOT_FINITE, "pair: loss is not finite (logit %g)", z);
     if (grad_scale == 0.0f) return SILKIE_OK;
@@ -437,8 +483,41 @@ silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pai
 
 uint32_t silkie_trainer_n_tensors(const silkie_trainer *t) { return t ? t->n_tensors : 0; }
 
-static silkie_status tensor_at(const silkie_trainer *t, uint32_t i, silkie_lora_module **m,
-                               int *b)
+void silkie_trainer_cancel(silkie_trainer *t)
+{
+    if (t) atomic_store(&t->cancel, 1);
+}
+
+uint64_t silkie_hash64(uint64_t h, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+silkie_status silkie_trainer_model_fingerprint(silkie_trainer *t, uint64_t *out)
+{
+    enum { N = 24 };
+    int32_t ids[N];
+    uint8_t scored[N];
+    const uint32_t V = t->m->cfg.vocab_size;
+    for (uint32_t i = 0; i < N; i++) {
+        ids[i] = (int32_t)((i * 7919u + 11u) % SK_MIN(V, 151643u));
+        scored[i] = 1;
+    }
+    SK_CHECK(silkie_trainer_ensure_ws(t, N));
+    const silkie_qwen_train_seq seq = {.ids = ids, .scored = scored, .n_tokens = N};
+    const silkie_qwen_train_pass ref = {.slot = -1};
+    silkie_qwen_train_result r;
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq, &ref, &r));
+    uint64_t h = silkie_hash64(SILKIE_HASH64_INIT, &t->m->cfg, sizeof t->m->cfg);
+    h = silkie_hash64(h, &r.logp_sum, sizeof r.logp_sum);
+    *out = silkie_hash64(h, &r.mean_logit, sizeof r.mean_logit);
+    return SILKIE_OK;
+}
+
+silkie_status silkie_trainer_tensor_at(const silkie_trainer *t, uint32_t i,
+                                       silkie_lora_module **m, int *b)
 {
     if (!t || i >= t->n_tensors)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: tensor %u of %u", i,
@@ -453,7 +532,7 @@ silkie_status silkie_trainer_tensor_info(const silkie_trainer *t, uint32_t i, co
 {
     silkie_lora_module *m = NULL;
     int b = 0;
-    SK_CHECK(tensor_at(t, i, &m, &b));
+    SK_CHECK(silkie_trainer_tensor_at(t, i, &m, &b));
     const silkie_tensor *x = b ? &m->b.t : &m->a.t;
     if (name) *name = t->names[i];
     if (shape) {
@@ -467,7 +546,7 @@ silkie_status silkie_trainer_read_param(silkie_trainer *t, uint32_t i, float *ds
 {
     silkie_lora_module *m = NULL;
     int b = 0;
-    SK_CHECK(tensor_at(t, i, &m, &b));
+    SK_CHECK(silkie_trainer_tensor_at(t, i, &m, &b));
     const silkie_tensor *x = b ? &m->b.t : &m->a.t;
     return silkie_tensor_download(x, dst, silkie_tensor_nbytes(x));
 }
@@ -476,7 +555,7 @@ silkie_status silkie_trainer_read_grad(silkie_trainer *t, uint32_t i, float *dst
 {
     silkie_lora_module *m = NULL;
     int b = 0;
-    SK_CHECK(tensor_at(t, i, &m, &b));
+    SK_CHECK(silkie_trainer_tensor_at(t, i, &m, &b));
     const silkie_tensor *x = b ? &m->gb.t : &m->ga.t;
     return silkie_tensor_download(x, dst, silkie_tensor_nbytes(x));
 }
@@ -533,6 +612,8 @@ uint64_t silkie_trainer_device_bytes(const silkie_trainer *t)
 {
     if (!t) return 0;
     uint64_t b = silkie_qwen_train_ws_bytes(t->ws);
+    for (uint32_t i = 0; t->adam_m && i < t->n_tensors; i++)
+        b += silkie_tensor_nbytes(&t->adam_m[i].t) + silkie_tensor_nbytes(&t->adam_v[i].t);
     for (uint32_t i = 0; i < t->lora.n_layers * SILKIE_LORA_N_TARGETS; i++) {
         const silkie_lora_module *m = &t->lora.mod[i];
         if (m->r) b += 2 * (silkie_tensor_nbytes(&m->a.t) + silkie_tensor_nbytes(&m->b.t));

@@ -15,6 +15,8 @@ int silkie_cmd_bench(int argc, char **argv);
 int silkie_cmd_tokenize(int argc, char **argv);
 int silkie_cmd_detokenize(int argc, char **argv);
 int silkie_cmd_train(int argc, char **argv);
+/* `silkie train prepare` (cmd_train_prepare.c); argv[0] is "prepare". */
+int silkie_cmd_train_prepare(int argc, char **argv);
 
 /* Model and generation options shared by ask, chat and camera: --greedy --temp --top-k --top-p
  * --repeat-penalty --seed --max-tokens --n-ctx --system --weights --vision-weights --kv

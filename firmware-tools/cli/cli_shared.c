@@ -34,6 +34,7 @@ int silkie_cli_model_option(int argc, char **argv, int *i, silkie_model_params *
     else if (!strcmp(a, "--seed")) sp->seed = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--max-tokens")) sp->max_new_tokens = atoi(v);
     else if (!strcmp(a, "--n-ctx")) sp->n_ctx = (uint32_t)atoi(v);
+    else if (!strcmp(a, "--adapter")) mp->adapter = v;
     else if (!strcmp(a, "--weights")) { if (!silkie_cli_parse_dtype(v, &mp->weight_type)) return -1; }
     else if (!strcmp(a, "--vision-weights")) { if (!silkie_cli_parse_dtype(v, &mp->vision_type)) return -1; }
     else if (!strcmp(a, "--kv")) { if (!silkie_cli_parse_dtype(v, &sp->kv_type)) return -1; }

@@ -6,9 +6,90 @@
 #define SILKIE_EXPERIMENTAL
 #include "cli.h"
 #include "silkie/silkie.h"
+#include "silkie/silkie_train.h"
+
+static const char k_train_usage[] =
+    "usage: silkie bench train [--setting reference|silkie] [--weights f16|q8_0|q4_0|bf16|f32]\n"
+    "         [--layers N] [--vision-layers N] [--lora-r R] [--targets LIST] [--response T]\n"
+    "         [--prompt T] [--image] [--steps N] [--device D] [--json]\n"
+    "  reference: r 64 on c_attn,attn.c_proj,w1,w2,mlp.c_proj; two 512-token sequences, text only\n"
+    "  silkie:    r 64 on c_attn,attn.c_proj,w1,w2; 256-token image prompt + two 512-token answers\n";
+
+/* `silkie bench train`: one DPO step at the real shape, split into its parts. */
+static int bench_train(int argc, char **argv)
+{
+    silkie_bench_train_params p;
+    silkie_bench_train_params_init(&p);
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define ARG(name) (!strcmp(a, name) && v && (i++, 1))
+        if (ARG("--setting")) {
+            if (!strcmp(v, "silkie")) {
+                p.lora_targets = "c_attn,attn.c_proj,w1,w2";
+                p.with_image = 1;
+                p.prompt_tokens = 24;
+            } else if (strcmp(v, "reference")) {
+                fprintf(stderr, "silkie bench train: --setting reference|silkie\n");
+                return 2;
+            }
+        } else if (ARG("--weights")) {
+            if (!silkie_cli_parse_dtype(v, &p.weight_type)) return 2;
+        } else if (ARG("--layers")) p.n_layers = (uint32_t)atoi(v);
+        else if (ARG("--vision-layers")) p.vision_layers = (uint32_t)atoi(v);
+        else if (ARG("--lora-r")) p.lora_r = (uint32_t)atoi(v);
+        else if (ARG("--targets")) p.lora_targets = v;
+        else if (ARG("--response")) p.response_tokens = (uint32_t)atoi(v);
+        else if (ARG("--prompt")) p.prompt_tokens = (uint32_t)atoi(v);
+        else if (ARG("--steps")) p.steps = (uint32_t)atoi(v);
+        else if (ARG("--device")) p.device = v;
+        else if (!strcmp(a, "--image")) p.with_image = 1;
+        else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(k_train_usage, stdout);
+            return 0;
+        } else {
+            fputs(k_train_usage, stderr);
+            return 2;
+        }
+#undef ARG
+    }
+    silkie_bench_train_result r;
+    if (silkie_bench_train_run(&p, &r) != SILKIE_OK) {
+        fprintf(stderr, "silkie bench train: %s\n", silkie_last_error());
+        return 1;
+    }
+    if (json) {
+        printf("{\"device\":\"%s\",\"llm_layers\":%u,\"vision_layers\":%u,\"seq_tokens\":%u,"
+               "\"lora_params\":%llu,\"vision_ms\":%.2f,\"reference_ms\":%.2f,"
+               "\"policy_forward_ms\":%.2f,\"backward_ms\":%.2f,\"optimizer_ms\":%.2f,"
+               "\"step_ms\":%.2f,\"tokens_per_s\":%.2f,\"weight_bytes\":%llu,"
+               "\"train_device_bytes\":%llu,\"peak_host_bytes\":%llu}\n",
+               r.device_name, r.n_layers, r.vision_layers, r.seq_tokens,
+               (unsigned long long)r.lora_params, r.vision_ms, r.reference_ms,
+               r.policy_forward_ms, r.backward_ms, r.optimizer_ms, r.step_ms, r.tokens_per_s,
+               (unsigned long long)r.weight_bytes, (unsigned long long)r.train_device_bytes,
+               (unsigned long long)r.peak_host_bytes);
+        return 0;
+    }
+    printf("device                 %s\n", r.device_name);
+    printf("model                  Qwen-VL-Chat shape, synthetic weights, %u/32 LLM layers, "
+           "ViT %u/48\n", r.n_layers, r.vision_layers);
+    printf("pair                   2 x %u tokens, %.1f M LoRA parameters\n", r.seq_tokens,
+           r.lora_params / 1e6);
+    printf("step                   %.1f ms = vision %.1f + reference %.1f + policy forward %.1f"
+           " + backward %.1f + optimizer %.1f\n", r.step_ms, r.vision_ms, r.reference_ms,
+           r.policy_forward_ms, r.backward_ms, r.optimizer_ms);
+    printf("throughput             %.1f tokens/s\n", r.tokens_per_s);
+    printf("device memory          weights %.1f MiB + training %.1f MiB\n",
+           r.weight_bytes / 1048576.0, r.train_device_bytes / 1048576.0);
+    printf("peak host memory       %.1f MiB\n", r.peak_host_bytes / 1048576.0);
+    return 0;
+}
 
 int silkie_cmd_bench(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
     silkie_bench_params p;
     silkie_bench_params_init(&p);
     int json = 0;

@@ -15,13 +15,16 @@ typedef struct {
 static const command k_commands[] = {
     {"ask", silkie_cmd_ask,
      "--model DIR|FILE.gguf [--image FILE|-] [--greedy] [--temp T] [--top-k K] [--top-p P] [--seed S] "
-     "[--max-tokens N] [--weights f16|q8_0|q4_0] [--json] [--dump F.safetensors] QUESTION"},
+     "[--max-tokens N] [--weights f16|q8_0|q4_0] [--adapter DIR] [--json] [--dump F.safetensors] "
+     "QUESTION"},
     {"bench", silkie_cmd_bench,
      "[--weights q4_0|q8_0|f16] [--layers N] [--prefill T] [--decode G] [--no-vision] [--json]"},
     {"camera", silkie_cmd_camera,
      "--model DIR|FILE.gguf (--device /dev/videoN | --source FILE.mjpeg|DIR|IMAGE|-) [--every S | "
-     "--on-change] [--realtime] [--json] [--max-frames N] [ask's sampling options] QUESTION"},
-    {"chat", silkie_cmd_chat, "--model DIR|FILE.gguf [--image FILE] (then one question per line)"},
+     "--on-change] [--realtime] [--json] [--max-frames N] [--adapter DIR] [ask's sampling options] "
+     "QUESTION"},
+    {"chat", silkie_cmd_chat,
+     "--model DIR|FILE.gguf [--image FILE] [--adapter DIR] (then one question per line)"},
     {"tokenize", silkie_cmd_tokenize,
      "--vocab FILE [--chat-user|--no-special] [--n-queries N] (TEXT | --file F | --bench F)"},
     {"detokenize", silkie_cmd_detokenize, "--vocab FILE [--skip-special] (IDS_JSON | --file F)"},

@@ -14,44 +14,6 @@ void silkie_bench_params_init(silkie_bench_params *p)
     p->vision_type = SILKIE_DTYPE_F16;
 }
 
-/* Qwen-VL-Chat's configuration (spec §1.1). */
-static void qwen_vl_chat_config(silkie_model_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->vocab_size = 151936;
-    c->hidden_size = 4096;
-    c->n_layers = 32;
-    c->n_heads = 32;
-    c->head_dim = 128;
-    c->intermediate_size = 22016;
-    c->mlp_width = 11008;
-    c->eps = 1e-6f;
-    c->rotary_base = 10000;
-    c->rotary_pct = 1;
-    c->rotary_dims = 128;
-    c->use_dynamic_ntk = true;
-    c->use_logn_attn = true;
-    c->no_bias = true;
-    c->seq_length = 2048;
-    c->max_position_embeddings = 8192;
-    silkie_vision_config *v = &c->visual;
-    v->image_size = 448;
-    v->patch_size = 14;
-    v->width = 1664;
-    v->layers = 48;
-    v->heads = 16;
-    v->head_dim = 104;
-    v->mlp_width = 8192;
-    v->mlp_ratio = 4.9231f;
-    v->output_dim = 4096;
-    v->n_queries = 256;
-    v->query_grid = 16;
-    v->patch_grid = 32;
-    v->pool_heads = 32;
-    v->pos_rows = 256;
-    v->image_start_id = 151857;
-}
-
 static uint64_t peak_rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -104,7 +66,7 @@ silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result
         memcpy(&bp, p, SK_MIN((size_t)p->struct_size, sizeof bp));
     }
     silkie_model_config cfg;
-    qwen_vl_chat_config(&cfg);
+    silkie_model_config_qwen_vl_chat(&cfg);
     if (bp.vision_layers) cfg.visual.layers = SK_MIN(bp.vision_layers, cfg.visual.layers);
     uint32_t T = bp.prefill_tokens ? bp.prefill_tokens : 512;
     uint32_t G = bp.decode_tokens ? bp.decode_tokens : 128;

@@ -14,8 +14,39 @@ void silkie_model_params_init(silkie_model_params *p)
     p->vision_type = SILKIE_DTYPE_F16;
 }
 
+silkie_model_adapter *silkie_model_adapter_ref(silkie_model_adapter *a)
+{
+    if (a) atomic_fetch_add(&a->refs, 1);
+    return a;
+}
+
+void silkie_model_adapter_release(silkie_model_adapter *a)
+{
+    if (!a || atomic_fetch_sub(&a->refs, 1) != 1) return;
+    silkie_qwen_lora_release(&a->lora);
+    silkie_free(a);
+}
+
+/* A PEFT adapter folder for m's network; shapes are checked against it by the loader. */
+static silkie_status adapter_load(silkie_model *m, const char *dir, silkie_model_adapter **out)
+{
+    *out = NULL;
+    silkie_model_adapter *a = SK_NEW(silkie_model_adapter);
+    if (!a) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter: %s", dir);
+    atomic_init(&a->refs, 1);
+    silkie_status st = silkie_qwen_lora_load(m->q, dir, 0, NULL, &a->lora);
+    if (st != SILKIE_OK) {
+        silkie_free(a);
+        return st;
+    }
+    a->lora.dropout = 0.0f; /* a training-time setting; inference never drops */
+    *out = a;
+    return SILKIE_OK;
+}
+
 static void model_free(silkie_model *m)
 {
+    silkie_model_adapter_release(m->adapter);
     silkie_qwen_destroy(m->q);
     silkie_tokenizer_destroy(m->tok);
     silkie_vk_device_destroy(m->dev);
@@ -109,11 +140,23 @@ silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
         st = silkie_qwen_create(m->dev, &m->cfg, w, &lp, &m->q);
     }
     silkie_weights_close(w);
+    if (st == SILKIE_OK && mp.adapter) st = adapter_load(m, mp.adapter, &m->adapter);
     if (st != SILKIE_OK) {
         model_free(m);
         return st;
     }
     *out = m;
+    return SILKIE_OK;
+}
+
+silkie_status silkie_model_set_adapter(silkie_model *m, const char *dir)
+{
+    silkie_error_clear();
+    if (!m) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_set_adapter: m is NULL");
+    silkie_model_adapter *a = NULL;
+    if (dir) SK_CHECK(adapter_load(m, dir, &a));
+    silkie_model_adapter_release(m->adapter);
+    m->adapter = a;
     return SILKIE_OK;
 }
 

@@ -322,3 +322,41 @@ silkie_status silkie_model_config_load(const char *dir, silkie_model_config *cfg
     if (st != SILKIE_OK) memset(cfg, 0, sizeof *cfg);
     return st;
 }
+
+/* Qwen-VL-Chat's configuration (spec §1.1). */
+void silkie_model_config_qwen_vl_chat(silkie_model_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->vocab_size = 151936;
+    c->hidden_size = 4096;
+    c->n_layers = 32;
+    c->n_heads = 32;
+    c->head_dim = 128;
+    c->intermediate_size = 22016;
+    c->mlp_width = 11008;
+    c->eps = 1e-6f;
+    c->rotary_base = 10000;
+    c->rotary_pct = 1;
+    c->rotary_dims = 128;
+    c->use_dynamic_ntk = true;
+    c->use_logn_attn = true;
+    c->no_bias = true;
+    c->seq_length = 2048;
+    c->max_position_embeddings = 8192;
+    silkie_vision_config *v = &c->visual;
+    v->image_size = 448;
+    v->patch_size = 14;
+    v->width = 1664;
+    v->layers = 48;
+    v->heads = 16;
+    v->head_dim = 104;
+    v->mlp_width = 8192;
+    v->mlp_ratio = 4.9231f;
+    v->output_dim = 4096;
+    v->n_queries = 256;
+    v->query_grid = 16;
+    v->patch_grid = 32;
+    v->pool_heads = 32;
+    v->pos_rows = 256;
+    v->image_start_id = 151857;
+}

@@ -42,6 +42,12 @@ static silkie_status parse_patterns(const char *what, const cJSON *root, const c
     return SILKIE_OK;
 }
 
+static bool is_layer_index(const cJSON *j)
+{
+    return cJSON_IsNumber(j) && j->valuedouble >= 0 && j->valuedouble <= 1e6 &&
+           j->valuedouble == floor(j->valuedouble);
+}
+
 static silkie_status parse_root(const cJSON *root, const char *what, silkie_lora_config *c)
 {
     if (!cJSON_IsObject(root))
@@ -104,13 +110,15 @@ static silkie_status parse_root(const cJSON *root, const char *what, silkie_lora
     }
     j = cJSON_GetObjectItemCaseSensitive(root, "layers_to_transform");
     if (cJSON_IsNumber(j)) {
+        if (!is_layer_index(j))
+            return SK_FAIL(SILKIE_ERR_BAD_MODEL, "%s: bad layers_to_transform", what);
         c->layers[0] = (int32_t)j->valuedouble;
         c->n_layers = 1;
     } else if (cJSON_IsArray(j)) {
         const cJSON *it;
         cJSON_ArrayForEach(it, j)
         {
-            if (!cJSON_IsNumber(it) || c->n_layers == SK_ARRAY_LEN(c->layers))
+            if (!is_layer_index(it) || c->n_layers == SK_ARRAY_LEN(c->layers))
                 return SK_FAIL(SILKIE_ERR_BAD_MODEL, "%s: bad layers_to_transform", what);
             c->layers[c->n_layers++] = (int32_t)it->valuedouble;
         }

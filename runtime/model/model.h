@@ -91,6 +91,8 @@ silkie_status silkie_model_config_parse(const char *json, size_t len, const char
 silkie_status silkie_generation_config_parse(const char *json, size_t len, const char *what,
                                              silkie_generation_config *out);
 void silkie_generation_config_defaults(silkie_generation_config *out);
+/* Qwen-VL-Chat's released configuration (spec §1.1): benchmarks of the real shape. */
+void silkie_model_config_qwen_vl_chat(silkie_model_config *c);
 /* Reads dir/config.json (required) and dir/generation_config.json (optional: defaults when
  * missing). gen may be NULL. */
 silkie_status silkie_model_config_load(const char *dir, silkie_model_config *cfg,

@@ -257,9 +257,13 @@ typedef struct silkie_qwen_train_pass {
     uint32_t dropout_stream;
 } silkie_qwen_train_pass;
 
-/* Forward: *logp_sum = sum over scored tokens (float64 sum of per-token float32 values). */
+typedef struct silkie_qwen_train_result {
+    double logp_sum;   /* sum over scored tokens (float64 sum of per-token float32 values) */
+    double mean_logit; /* mean of all logits over every position and the whole vocabulary */
+} silkie_qwen_train_result;
 silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
-                                        const silkie_qwen_train_pass *p, double *logp_sum);
+                                        const silkie_qwen_train_pass *p,
+                                        silkie_qwen_train_result *out);
 /* Backward of g * logp_sum for the sequence and pass of the latest forward into p->slot:
  * gradients are added to the lora modules' ga/gb. */
 silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
@@ -281,6 +285,13 @@ uint32_t silkie_qwen_ctx_n_past(const silkie_qwen_ctx *x);
 uint32_t silkie_qwen_ctx_n_ctx(const silkie_qwen_ctx *x);
 /* Forgets the cached tokens (and the dynamic-NTK base chosen at the first prefill). */
 void silkie_qwen_ctx_reset(silkie_qwen_ctx *x);
+/* LoRA adapter applied, unmerged, by every later pass (prefill chunks and the decode list);
+ * NULL = the base model. Borrowed: it must outlive its use by x (until x is destroyed or another
+ * adapter is set). Its dropout must be 0. Allocates the adapter's scratch; call again after
+ * reallocating the adapter's tensors so the decode list is recorded anew. Tokens already in the
+ * cache keep the keys and values they were computed with. SILKIE_ERR_INVALID_ARGUMENT for an
+ * adapter of another model or with dropout; on failure x keeps its previous adapter. */
+silkie_status silkie_qwen_ctx_set_lora(silkie_qwen_ctx *x, const silkie_qwen_lora *lora);
 
 /* Runs the vision tower on normalised pixels [3, S, S] (host f32, CHW) into `features` (a
  * device tensor [Nq, D] f32 the caller allocated with silkie_qwen_features_alloc). */

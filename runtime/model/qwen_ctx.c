@@ -1,7 +1,7 @@
 /* Execution context of one session: scratch, KV cache and command lists. Prefill chunks are
  * recorded per call; the single-token decode list is recorded once and replayed, with the
  * token id, position and cache length written to small host-visible tensors before each
- * submit. */
+ * submit. An attached LoRA adapter runs unmerged in both. */
 #define SK_LOG_MODULE "model"
 #include "qwen.h"
 
@@ -15,6 +15,7 @@ struct silkie_qwen_ctx {
     float decode_base;
     uint32_t n_past;
     float freq_base;       /* dynamic-NTK base fixed by the first prefill */
+    const silkie_qwen_lora *lora; /* borrowed; NULL = base model */
 };
 
 silkie_status silkie_qwen_ctx_create(const silkie_qwen *q, uint32_t n_ctx, uint32_t n_batch,
@@ -61,6 +62,37 @@ void silkie_qwen_ctx_reset(silkie_qwen_ctx *x)
 }
 
 silkie_tensor *silkie_qwen_pixels(silkie_qwen_ctx *x) { return &x->ws.pixels.t; }
+
+silkie_status silkie_qwen_ctx_set_lora(silkie_qwen_ctx *x, const silkie_qwen_lora *lora)
+{
+    if (!x) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "ctx_set_lora: x is NULL");
+    if (lora) {
+        if (!lora->mod || lora->n_layers != x->q->n_layers || !lora->max_r)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                           "ctx_set_lora: adapter of %u layers (max rank %u) for a %u-layer model",
+                           lora->n_layers, lora->max_r, x->q->n_layers);
+        if (lora->dropout > 0.0f)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                           "ctx_set_lora: inference runs LoRA without dropout (dropout %g)",
+                           (double)lora->dropout);
+        /* One [n_batch, max_r] scratch serves every target: inference keeps no x A^T. */
+        if (!x->ws.lora_u.t.buf || x->ws.lora_u.t.ne[0] < lora->max_r) {
+            const uint32_t ne[4] = {lora->max_r, x->ws.max_tokens, 1, 1};
+            silkie_owned_tensor u;
+            SK_CHECK(silkie_tensor_alloc(x->q->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32,
+                                         ne, &u));
+            silkie_tensor_free(&x->ws.lora_u);
+            x->ws.lora_u = u;
+            if (u.t.parts) x->ws.lora_u.t.parts = x->ws.lora_u.parts; /* table moved with it */
+        }
+    } else {
+        silkie_tensor_free(&x->ws.lora_u);
+    }
+    /* The decode list names the adapter's buffers and the scratch: record it again. */
+    x->decode_ready = 0;
+    x->lora = lora;
+    return SILKIE_OK;
+}
 
 silkie_status silkie_qwen_features_alloc(const silkie_qwen *q, silkie_owned_tensor *out)
 {
@@ -113,7 +145,7 @@ static silkie_status run_decode(silkie_qwen_ctx *x, int32_t id)
     if (!x->decode_ready || x->decode_base != x->freq_base) {
         silkie_op_ctx c = {.dev = x->q->dev, .cmd = x->decode};
         const silkie_qwen_pass p = {.n_tokens = 1, .freq_base = x->freq_base,
-                                    .logn_base = logn_base(x->q)};
+                                    .logn_base = logn_base(x->q), .lora = x->lora};
         x->decode_ready = 0;
         SK_CHECK(silkie_vk_cmd_begin(x->decode));
         SK_CHECK(silkie_qwen_record_llm(&c, x->q, &x->ws, &x->kv, &p, NULL));
@@ -146,7 +178,8 @@ static silkie_status run_chunk(silkie_qwen_ctx *x, const int32_t *ids, uint32_t 
     }
     silkie_op_ctx c = {.dev = x->q->dev, .cmd = x->cmd};
     const silkie_qwen_pass p = {.n_tokens = T, .freq_base = x->freq_base,
-                                .logn_base = logn_base(x->q), .inject = inj, .n_inject = n_inj};
+                                .logn_base = logn_base(x->q), .inject = inj, .n_inject = n_inj,
+                                .lora = x->lora};
     SK_CHECK(set_step(x, ids, T, p0));
     SK_CHECK(silkie_vk_cmd_begin(x->cmd));
     SK_CHECK(silkie_qwen_record_llm(&c, x->q, &x->ws, &x->kv, &p, taps));

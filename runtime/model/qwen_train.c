@@ -20,6 +20,7 @@ struct silkie_qwen_train_ws {
     silkie_owned_tensor u[SILKIE_LORA_N_TARGETS];
     silkie_owned_tensor dx, dhn, dqkv, datt, dmlp, dact, du, dtmp;
     silkie_owned_tensor hf, logits, state, logp;
+    silkie_owned_tensor colsum, row_logit; /* sum over the vocabulary of lm_head rows; [T] */
     silkie_owned_tensor ids, pos, labels, g; /* HOST pool, rewritten before each submit */
     silkie_vk_cmd *cmd;
     uint64_t bytes;
@@ -35,6 +36,28 @@ static silkie_status alloc2(silkie_qwen_train_ws *w, silkie_owned_tensor *t, sil
     SK_CHECK(silkie_tensor_alloc(w->q->dev, pool, dt, ne, t));
     w->bytes += silkie_tensor_nbytes(&t->t);
     return SILKIE_OK;
+}
+
+/* The mean logit of a row is hf . colsum / V (logits are linear in hf), so it costs one
+ * [T, H] x [H] product instead of a pass over [T, V]. */
+static silkie_status vocab_colsum(silkie_qwen_train_ws *w)
+{
+    const silkie_qwen *q = w->q;
+    const uint32_t V = q->cfg.vocab_size;
+    silkie_owned_tensor ones = {0};
+    const uint32_t ne[4] = {V, 1, 1, 1};
+    silkie_status st = silkie_tensor_alloc(q->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32,
+                                           ne, &ones);
+    if (st == SILKIE_OK)
+        st = silkie_vk_buffer_fill(ones.t.buf, ones.t.offset, (uint64_t)V * 4, 0x3f800000u);
+    silkie_op_ctx c = {.dev = q->dev, .cmd = w->cmd};
+    const silkie_matmul_opts kn = {.w_kn = 1};
+    if (st == SILKIE_OK) st = silkie_vk_cmd_begin(w->cmd);
+    if (st == SILKIE_OK) st = silkie_op_matmul(&c, &ones.t, &q->lm_head.t, NULL, &w->colsum.t, &kn);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_end(w->cmd);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(w->cmd);
+    silkie_tensor_free(&ones);
+    return st;
 }
 
 silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwen_lora *lora,
@@ -89,12 +112,15 @@ silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwe
     T2(logits, f32, w->vocab_block, T, A);
     T2(state, f32, 4, (uint64_t)(n_slots + 1) * T, A); /* per slot, + one for slot -1 */
     T2(logp, f32, T, 1, HP);
+    T2(colsum, f32, H, 1, A);
+    T2(row_logit, f32, 1, T, HP);
     T2(ids, i32, T, 1, HP);
     T2(pos, i32, T, 1, HP);
     T2(labels, i32, T, 1, HP);
     T2(g, f32, T, 1, HP);
 #undef T2
     if (st == SILKIE_OK) st = silkie_vk_cmd_create(q->dev, &w->cmd);
+    if (st == SILKIE_OK) st = vocab_colsum(w);
     if (st != SILKIE_OK) {
         silkie_qwen_train_ws_destroy(w);
         return st;
@@ -113,7 +139,7 @@ void silkie_qwen_train_ws_destroy(silkie_qwen_train_ws *w)
                                 &w->act, &w->x_mid, &w->lse, &w->delta, &w->drop,  &w->dx,
                                 &w->dhn, &w->dqkv, &w->datt, &w->dmlp,  &w->dact,  &w->du,
                                 &w->dtmp, &w->hf,  &w->logits, &w->state, &w->logp, &w->ids,
-                                &w->pos, &w->labels, &w->g};
+                                &w->pos, &w->labels, &w->g, &w->colsum, &w->row_logit};
     for (size_t i = 0; i < SK_ARRAY_LEN(t); i++) silkie_tensor_free(t[i]);
     for (uint32_t i = 0; i < SILKIE_LORA_N_TARGETS; i++) silkie_tensor_free(&w->u[i]);
     silkie_free(w);
@@ -223,11 +249,12 @@ static silkie_status copy_rows(silkie_op_ctx *c, const silkie_tensor *src, silki
 }
 
 silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
-                                        const silkie_qwen_train_pass *p, double *logp_sum)
+                                        const silkie_qwen_train_pass *p,
+                                        silkie_qwen_train_result *out)
 {
     SK_CHECK(check_seq(w, s, p));
     const silkie_qwen *q = w->q;
-    const uint32_t T = s->n_tokens, V = q->cfg.vocab_size;
+    const uint32_t T = s->n_tokens, H = q->cfg.hidden_size, V = q->cfg.vocab_size;
     SK_CHECK(write_inputs(w, s, 0.0f));
     silkie_tensor ids = w->ids.t, pos = w->pos.t, labels = w->labels.t, logp = w->logp.t;
     ids.ne[0] = pos.ne[0] = labels.ne[0] = logp.ne[0] = T;
@@ -247,6 +274,10 @@ silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qw
     }
     silkie_tensor hf = rows_of(&w->hf, 0, T);
     SK_CHECK(silkie_op_rms_norm(&c, &io.X, &q->ln_f.t, &hf, q->cfg.eps));
+    silkie_tensor row_logit = rows_of(&w->row_logit, 0, T);
+    const silkie_tensor colsum_row = silkie_tensor_2d(w->colsum.t.buf, w->colsum.t.offset,
+                                                      SILKIE_DTYPE_F32, H, 1);
+    SK_CHECK(silkie_op_matmul(&c, &hf, &colsum_row, NULL, &row_logit, NULL));
     for (uint32_t v0 = 0; v0 < V;) {
         uint32_t n = SK_MIN(w->vocab_block, V - v0);
         silkie_tensor head = lm_head_rows(q, v0, &n);
@@ -263,13 +294,18 @@ silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qw
                                       w->logp.t.offset);
     const int32_t *lab = (const int32_t *)((const uint8_t *)silkie_vk_buffer_map(
                                                w->labels.t.buf) + w->labels.t.offset);
-    double sum = 0.0;
-    for (uint32_t t = 0; t < T; t++)
+    const float *rl = (const float *)((const uint8_t *)silkie_vk_buffer_map(w->row_logit.t.buf) +
+                                      w->row_logit.t.offset);
+    double sum = 0.0, lsum = 0.0;
+    for (uint32_t t = 0; t < T; t++) {
         if (lab[t] >= 0) sum += lp[t];
+        lsum += rl[t];
+    }
     if (!isfinite(sum))
         return SK_FAIL(SILKIE_ERR_NOT_FINITE, "train: log-probability is %s",
                        isnan(sum) ? "NaN" : "Inf");
-    *logp_sum = sum;
+    out->logp_sum = sum;
+    out->mean_logit = lsum / ((double)T * V);
     return SILKIE_OK;
 }
 

@@ -71,4 +71,21 @@ silkie_status silkie_op_attention_back(silkie_op_ctx *c, const silkie_tensor *q,
                                        silkie_tensor *dq, silkie_tensor *dk, silkie_tensor *dv,
                                        const silkie_attention_params *p);
 
+/* ---- optimizer (adamw.c) and gradient norm (sum_sq.c) -------------------------------------- */
+/* torch.optim.AdamW (decoupled weight decay, bias correction) on one tensor, after scaling the
+ * gradient by grad_scale (gradient accumulation average, norm clipping):
+ *   g' = grad_scale * g;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
+ *   p = p * (1 - lr * weight_decay);  p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)
+ * step is 1-based. p, g, m, v: f32, same shape, contiguous. */
+typedef struct silkie_adamw_params {
+    float lr, beta1, beta2, eps, weight_decay, grad_scale;
+    uint32_t step;
+} silkie_adamw_params;
+silkie_status silkie_op_adamw(silkie_op_ctx *c, silkie_tensor *p, const silkie_tensor *g,
+                              silkie_tensor *m, silkie_tensor *v, const silkie_adamw_params *ap);
+/* out[index] = sum of x^2 over all of x (f32 contiguous), in a fixed order (no atomics), so a
+ * gradient norm repeats bit for bit. out: f32 [>= index + 1]. */
+silkie_status silkie_op_sum_sq(silkie_op_ctx *c, const silkie_tensor *x, silkie_tensor *out,
+                               uint32_t index);
+
 #endif /* SILKIE_OPS_TRAIN_H */

@@ -23,4 +23,10 @@ void silkie_ref_attention_back(const float *q, const float *k, const float *v, c
                                uint32_t n_heads, uint32_t head_dim, float scale, int causal,
                                uint32_t q_pos0);
 
+/* AdamW step and sum of squares, as silkie_op_adamw / silkie_op_sum_sq document. */
+void silkie_ref_adamw(float *p, const float *g, float *m, float *v, uint64_t n, float lr,
+                      float beta1, float beta2, float eps, float weight_decay, float grad_scale,
+                      uint32_t step);
+double silkie_ref_sum_sq(const float *x, uint64_t n);
+
 #endif /* SILKIE_REF_TRAIN_H */

@@ -107,6 +107,9 @@ silkie_status silkie_session_create(silkie_model *m, const silkie_session_params
     atomic_fetch_add(&m->refs, 1);
     silkie_status st = silkie_qwen_ctx_create(m->q, s->p.n_ctx, s->p.n_batch, s->p.kv_type,
                                               &s->ctx);
+    /* The adapter is fixed for the session's life: its cache must not mix two models. */
+    s->adapter = silkie_model_adapter_ref(m->adapter);
+    if (st == SILKIE_OK && s->adapter) st = silkie_qwen_ctx_set_lora(s->ctx, &s->adapter->lora);
     if (st == SILKIE_OK) st = silkie_sampler_init(&s->sampler, &s->sp, m->cfg.vocab_size);
     if (st == SILKIE_OK) st = silkie_text_stream_create(m->tok, 0, &s->stream);
     if (st == SILKIE_OK) {
@@ -137,6 +140,7 @@ void silkie_session_destroy(silkie_session *s)
     clear_pending(s);
     silkie_session_frame_release(s);
     silkie_qwen_ctx_destroy(s->ctx);
+    silkie_model_adapter_release(s->adapter);
     silkie_sampler_release(&s->sampler);
     silkie_text_stream_destroy(s->stream);
     silkie_free(s->tokens);

@@ -9,6 +9,17 @@
 #include "silkie/silkie.h"
 #include "silkie/silkie_text.h"
 
+/* A PEFT adapter loaded on the model's device. Sessions hold a reference, so replacing the
+ * model's adapter leaves theirs alive until they are destroyed. */
+typedef struct silkie_model_adapter {
+    atomic_int refs;             /* the model's + one per session using it */
+    silkie_qwen_lora lora;       /* dropout 0: inference */
+} silkie_model_adapter;
+
+/* Takes a reference (NULL passes through). */
+silkie_model_adapter *silkie_model_adapter_ref(silkie_model_adapter *a);
+void silkie_model_adapter_release(silkie_model_adapter *a); /* NULL is fine */
+
 struct silkie_model {
     atomic_int refs;             /* the app's handle + one per session */
     silkie_vk_device *dev;
@@ -16,6 +27,7 @@ struct silkie_model {
     silkie_tokenizer *tok;
     silkie_model_config cfg;
     silkie_generation_config gen;
+    silkie_model_adapter *adapter; /* applied unmerged by sessions created while set; or NULL */
 };
 
 void silkie_model_release_ref(silkie_model *m);
@@ -33,6 +45,7 @@ struct silkie_session {
     silkie_session_params p;
     silkie_sampler_params sp;
     silkie_qwen_ctx *ctx;
+    silkie_model_adapter *adapter; /* the model's adapter when the session was created */
     silkie_sampler sampler;
     silkie_text_stream *stream;
     int32_t *tokens;              /* every token in the KV cache, in order */

@@ -147,6 +147,7 @@ typedef struct silkie_model_params {
     uint32_t validation;        /* 1 = Khronos validation layer on (also SILKIE_VALIDATE=1) */
     uint32_t text_only;         /* 1 = skip the vision tower */
     uint32_t max_layers;        /* >0: load only the first LLM blocks (benchmarks, tests) */
+    const char *adapter;        /* PEFT adapter folder applied unmerged; NULL = none */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_model_params;
 SILKIE_API void silkie_model_params_init(silkie_model_params *p);
@@ -163,6 +164,21 @@ SILKIE_API silkie_status silkie_model_load(const char *path, const silkie_model_
                                            silkie_model **out);
 /* Releases the caller's reference; sessions keep the model alive until they are destroyed. */
 SILKIE_API void silkie_model_destroy(silkie_model *m);
+/* Loads a PEFT LoRA adapter folder (adapter_config.json + adapter_model.safetensors or
+ * adapter_model.bin, PEFT layout) and makes it the model's adapter, replacing any earlier one;
+ * dir == NULL removes it. The adapter runs unmerged (y = x W^T + s (x A^T) B^T, no dropout) on
+ * the LLM linears it targets, whatever the base storage type (its own matrices are f32).
+ * silkie_model_params.adapter loads one the same way at load time.
+ * A session takes the model's adapter when it is created and keeps it for its whole life:
+ * sessions created earlier keep answering with the adapter they had (or none). Session files
+ * do not record the adapter: restore one into a session with the adapter it was saved with.
+ * Uploads to the model's device, so call it while no other thread uses m or its sessions.
+ * Errors: SILKIE_ERR_BAD_MODEL naming the tensor when one is missing, unexpected or misshapen
+ * for this model, or when target_modules matches no module; SILKIE_ERR_UNSUPPORTED for a
+ * target outside the LLM blocks or a PEFT feature not run (DoRA, bias, modules_to_save);
+ * SILKIE_ERR_IO, SILKIE_ERR_BAD_FILE, SILKIE_ERR_OUT_OF_DEVICE_MEMORY. On failure the model
+ * keeps its previous adapter. */
+SILKIE_API silkie_status silkie_model_set_adapter(silkie_model *m, const char *dir);
 SILKIE_API uint32_t silkie_model_n_layers(const silkie_model *m);
 SILKIE_API uint32_t silkie_model_n_vocab(const silkie_model *m);
 SILKIE_API uint32_t silkie_model_image_size(const silkie_model *m); /* 0 when text-only */

@@ -19,6 +19,7 @@
 
 #include "silkie/silkie.h"
 #include "silkie/silkie_text.h"
+#include "silkie/silkie_train_data.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,6 +83,8 @@ typedef struct silkie_dpo_metrics {
     double loss;
     double chosen_rewards, rejected_rewards; /* beta * (policy - reference) */
     uint32_t chosen_tokens, rejected_tokens; /* sequence lengths after truncation */
+    double policy_chosen_mean_logit;         /* mean of the policy's logits over all positions */
+    double policy_rejected_mean_logit;       /* and the whole vocabulary (TRL's logits/...) */
 } silkie_dpo_metrics;
 
 /* Evaluates the pair with the current adapter and, when grad_scale != 0, adds grad_scale times
@@ -93,7 +96,34 @@ typedef struct silkie_dpo_metrics {
  * pass), SILKIE_ERR_DEVICE_LOST. */
 SILKIE_API silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pair,
                                              float grad_scale, silkie_dpo_metrics *out);
+/* The same with the reference log-probs {chosen, rejected} given (from a cache of an earlier
+ * evaluation of the same pair on the same base): the two reference passes are skipped. */
+SILKIE_API silkie_status silkie_trainer_pair_ref(silkie_trainer *t, const silkie_pref_pair *pair,
+                                                 const double ref_logps[2], float grad_scale,
+                                                 silkie_dpo_metrics *out);
 SILKIE_API silkie_status silkie_trainer_zero_grad(silkie_trainer *t);
+
+/* AdamW (torch.optim.AdamW: decoupled weight decay, bias correction) with global gradient-norm
+ * clipping, as the Hugging Face Trainer runs it. */
+typedef struct silkie_optim_params {
+    float lr;
+    float beta1, beta2, eps;      /* 0.9, 0.98 (Silkie), 1e-8 */
+    float weight_decay;           /* 0.05 (Silkie) */
+    float max_grad_norm;          /* 0 = no clipping */
+} silkie_optim_params;
+/* One optimizer step over the accumulated gradients, which are then zeroed. *grad_norm (may
+ * be NULL) receives the global L2 norm before clipping. SILKIE_ERR_NOT_FINITE when the norm is
+ * NaN or Inf: nothing is updated and the gradients are kept for inspection. */
+SILKIE_API silkie_status silkie_trainer_step(silkie_trainer *t, const silkie_optim_params *o,
+                                             double *grad_norm);
+/* Optimizer steps taken (restored by silkie_trainer_load_state). */
+SILKIE_API uint32_t silkie_trainer_n_steps(const silkie_trainer *t);
+/* Full training state into / from a folder: the adapter (PEFT files) and optimizer.safetensors
+ * (AdamW moments, step count, pair counter). Files are written atomically; the caller makes
+ * the folder itself atomic (see silkie_trainer_run). load refuses a state whose tensors do not
+ * match this trainer's adapter (SILKIE_ERR_BAD_FILE). */
+SILKIE_API silkie_status silkie_trainer_save_state(silkie_trainer *t, const char *dir);
+SILKIE_API silkie_status silkie_trainer_load_state(silkie_trainer *t, const char *dir);
 
 /* The adapter's tensors in PEFT order and names ("base_model.model.transformer.h.0.attn.c_attn
  * .lora_A.weight"), shape [rows, cols]. Borrowed name, valid while t lives. */
@@ -124,6 +154,122 @@ SILKIE_API silkie_status silkie_trainer_write_dump(silkie_trainer *t,
 
 /* Device bytes held by the trainer (adapter, gradients, training workspace). */
 SILKIE_API uint64_t silkie_trainer_device_bytes(const silkie_trainer *t);
+
+/* ---------------------------------------------------------------------------------------------
+ * Training runs: data in, optimizer steps, a run folder with logs, checkpoints and the adapter
+ *
+ * RUN/log.jsonl        one object per optimizer step (TRL's metric names) and per evaluation
+ *                      ("eval_" prefix); numbers written with 17 significant digits
+ * RUN/checkpoint-N/    adapter + optimizer state + trainer_state.json, written to a temporary
+ *                      folder and renamed: a checkpoint folder is complete or absent
+ * RUN/adapter/         the final adapter (PEFT layout)
+ * RUN/ref_cache.bin    reference log-probs keyed by the base model's and the pair's content
+ */
+typedef enum silkie_lr_scheduler {
+    SILKIE_LR_COSINE = 0,
+    SILKIE_LR_LINEAR = 1,
+    SILKIE_LR_CONSTANT = 2,
+    SILKIE_LR_SCHEDULER_MAX_ = 0x7fffffff
+} silkie_lr_scheduler;
+
+/* Why a pair was not trained on. */
+typedef enum silkie_train_skip {
+    SILKIE_TRAIN_SKIP_MALFORMED = 0,   /* unreadable line, missing field */
+    SILKIE_TRAIN_SKIP_IMAGE = 1,       /* image missing, unreadable or undecodable */
+    SILKIE_TRAIN_SKIP_RESPONSE = 2,    /* empty or identical responses */
+    SILKIE_TRAIN_SKIP_TRUNCATION = 3,  /* truncation would cut an <img>...</img> span */
+    SILKIE_TRAIN_SKIP_N_REASONS = 4,
+    SILKIE_TRAIN_SKIP_MAX_ = 0x7fffffff
+} silkie_train_skip;
+/* "malformed", "image", "response", "truncation"; static storage. */
+SILKIE_API const char *silkie_train_skip_name(silkie_train_skip r);
+
+typedef struct silkie_train_progress {
+    uint32_t step, total_steps;
+    double epoch;
+    double loss, accuracy;         /* this step's means */
+    double tokens_per_s;           /* trained tokens (chosen + rejected) per second, this run */
+    double eta_s;
+    uint64_t skipped[SILKIE_TRAIN_SKIP_N_REASONS];
+    uint32_t is_eval;              /* 1: loss/accuracy are an evaluation's */
+} silkie_train_progress;
+
+typedef struct silkie_train_run_params {
+    uint32_t struct_size;          /* set by silkie_train_run_params_init() */
+    const char *data;              /* preference JSONL */
+    const char *images;            /* image references resolve here; NULL = as written */
+    const char *eval_data;         /* held-out JSONL; NULL = eval_split of data, or none */
+    float eval_split;              /* fraction of data held out (seeded) when eval_data is NULL */
+    const char *out_dir;           /* RUN folder (created) */
+    uint32_t resume;               /* 1: continue from RUN's newest complete checkpoint */
+    uint32_t steps;                /* optimizer steps; 0 = from epochs */
+    float epochs;                  /* init: 3 */
+    uint32_t batch;                /* pairs per micro-batch (init 1) */
+    uint32_t grad_accum;           /* micro-batches per optimizer step (init 1) */
+    silkie_optim_params optim;     /* init: Silkie's (lr 1e-5, 0.9, 0.98, 1e-8, wd 0.05, clip 1) */
+    silkie_lr_scheduler scheduler; /* init: cosine */
+    float warmup_ratio;            /* init: 0.1 */
+    uint32_t save_every;           /* checkpoint every N steps (and always at the end); 0 = end */
+    uint32_t eval_every;           /* evaluate every N steps (and at the end); 0 = end only */
+    uint64_t seed;                 /* shuffling (and the split) */
+    void (*on_progress)(const silkie_train_progress *p, void *user);
+    void *user;
+    /* new fields are added here, at the end, and nowhere else */
+} silkie_train_run_params;
+SILKIE_API void silkie_train_run_params_init(silkie_train_run_params *p);
+
+typedef struct silkie_train_summary {
+    uint32_t steps;                /* optimizer steps done in total (resumed ones included) */
+    uint32_t resumed_from;         /* checkpoint step resumed from, 0 = fresh */
+    uint64_t pairs_train, pairs_eval;
+    uint64_t skipped[SILKIE_TRAIN_SKIP_N_REASONS];
+    double last_loss;
+    double eval_loss, eval_accuracy; /* the last evaluation's; NaN when there was none */
+} silkie_train_summary;
+
+/* Runs the training described by p on t (created with the model and LoRA/DPO settings).
+ * Bad records are skipped and counted by reason; all records bad is SILKIE_ERR_BAD_DATA. A
+ * NaN/Inf loss or gradient stops the run with SILKIE_ERR_NOT_FINITE (the last checkpoint stays
+ * the newest); a failed write stops it with SILKIE_ERR_IO leaving earlier checkpoints intact.
+ * --resume refuses a checkpoint from another model, adapter shape or data file
+ * (SILKIE_ERR_BAD_FILE). SILKIE_ERR_CANCELLED after silkie_trainer_cancel(). */
+SILKIE_API silkie_status silkie_trainer_run(silkie_trainer *t, const silkie_train_run_params *p,
+                                            silkie_train_summary *out);
+/* Asks a running silkie_trainer_run to stop after the pair in progress (any thread). */
+SILKIE_API void silkie_trainer_cancel(silkie_trainer *t);
+
+#ifdef SILKIE_EXPERIMENTAL
+/* Benchmark of one DPO step on Qwen-VL-Chat's real shape with synthetic weights (as
+ * silkie_bench_run): reference and policy passes of a chosen/rejected pair, the backward pass
+ * and the optimizer, timed separately. */
+typedef struct silkie_bench_train_params {
+    uint32_t struct_size;          /* set by silkie_bench_train_params_init() */
+    silkie_dtype weight_type;      /* LLM matrices; init F16 */
+    uint32_t n_layers;             /* LLM blocks; 0 = all 32 */
+    uint32_t vision_layers;        /* 0 = all 48 */
+    uint32_t lora_r;               /* init 64 */
+    const char *lora_targets;      /* init "c_attn,attn.c_proj,w1,w2,mlp.c_proj" */
+    uint32_t with_image;           /* 1: a 256-token image span in the prompt (vision timed) */
+    uint32_t prompt_tokens;        /* text prompt tokens (besides the image span); init 0 */
+    uint32_t response_tokens;      /* tokens of each response; init 512 */
+    uint32_t steps;                /* timed steps after one warm-up; init 2 */
+    const char *device;
+    /* new fields are added here, at the end, and nowhere else */
+} silkie_bench_train_params;
+SILKIE_API void silkie_bench_train_params_init(silkie_bench_train_params *p);
+
+typedef struct silkie_bench_train_result {
+    char device_name[256];
+    uint32_t n_layers, vision_layers, seq_tokens;  /* tokens of each of the two sequences */
+    uint64_t lora_params;
+    double vision_ms, reference_ms, policy_forward_ms, backward_ms, optimizer_ms, step_ms;
+    double tokens_per_s;           /* chosen + rejected tokens per step time */
+    uint64_t weight_bytes, train_device_bytes; /* base weights; adapter, grads, moments, scratch */
+    uint64_t peak_host_bytes;
+} silkie_bench_train_result;
+SILKIE_API silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
+                                                silkie_bench_train_result *out);
+#endif
 
 /* Preference files: one JSON object per line,
  *   {"images": ["a.jpg"], "prompt": "...", "chosen": "...", "rejected": "..."}

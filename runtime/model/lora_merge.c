@@ -1,0 +1,314 @@
+/* PEFT LoRA adapters merged into Hugging Face weights (spec §9.1): W' = W + s * B A. The merged
+ * matrices replace the originals in a new weights view, so the GGUF converter quantizes the
+ * adapted model exactly as it would a plain checkpoint. */
+#include <math.h>
+#include <stdio.h>
+
+#define SK_LOG_MODULE "model"
+#include "files_int.h"
+#include "lora_merge.h"
+#include "lora_peft.h"
+
+/* The linears of one LLM block a PEFT adapter may target, with their [out, in] in units of
+ * (H, F): c_attn is the fused q/k/v projection. */
+typedef struct target {
+    const char *suffix;
+    uint32_t out_h, out_f, in_h, in_f; /* out = out_h * H + out_f * F, in likewise */
+} target;
+
+static const target k_targets[] = {
+    {"attn.c_attn", 3, 0, 1, 0},
+    {"attn.c_proj", 1, 0, 1, 0},
+    {"mlp.w1", 0, 1, 1, 0},
+    {"mlp.w2", 0, 1, 1, 0},
+    {"mlp.c_proj", 1, 0, 0, 1},
+};
+#define N_TARGETS ((uint32_t)SK_ARRAY_LEN(k_targets))
+
+typedef struct merge_mod {
+    uint32_t r;          /* 0: not adapted */
+    float scale;
+    const silkie_weight *w; /* base matrix [out, in] */
+} merge_mod;
+
+/* Whether `name` (a base tensor name) is the weight of an LLM target of some layer. */
+static bool is_llm_target_weight(const char *name, uint32_t n_layers)
+{
+    char buf[160];
+    for (uint32_t l = 0; l < n_layers; l++)
+        for (uint32_t t = 0; t < N_TARGETS; t++) {
+            snprintf(buf, sizeof buf, "transformer.h.%u.%s.weight", l, k_targets[t].suffix);
+            if (!strcmp(buf, name)) return true;
+        }
+    return false;
+}
+
+/* Ranks and scales of every LLM linear from the config; refuses targets that match nothing in
+ * the LLM, or matrices elsewhere (the runtime would not apply those). */
+static silkie_status plan(const silkie_weights *base, const silkie_model_config *cfg,
+                          const silkie_lora_config *c, merge_mod *mods)
+{
+    uint32_t n = 0;
+    for (uint32_t l = 0; l < cfg->n_layers; l++)
+        for (uint32_t t = 0; t < N_TARGETS; t++) {
+            char name[128];
+            snprintf(name, sizeof name, "transformer.h.%u.%s", l, k_targets[t].suffix);
+            bool hit = false;
+            uint32_t r = 0;
+            double alpha = 0;
+            SK_CHECK(silkie_lora_config_match(c, name, (int32_t)l, &hit, &r, &alpha));
+            if (!hit || !r) continue;
+            merge_mod *m = &mods[l * N_TARGETS + t];
+            m->r = r;
+            m->scale = silkie_lora_scale(c, r, alpha);
+            n++;
+        }
+    if (n == 0)
+        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "adapter: target_modules matches no module of the "
+                                             "model (e.g. transformer.h.0.attn.c_attn)");
+    for (uint32_t i = 0; i < silkie_weights_count(base); i++) {
+        const silkie_weight *w = silkie_weights_at(base, i);
+        size_t len = strlen(w->name);
+        if (w->n_dims < 2 || len <= 7 || strcmp(w->name + len - 7, ".weight") ||
+            is_llm_target_weight(w->name, cfg->n_layers))
+            continue;
+        char module[256];
+        snprintf(module, sizeof module, "%.*s", (int)(len - 7), w->name);
+        bool hit = false;
+        uint32_t r;
+        double alpha;
+        SK_CHECK(silkie_lora_config_match(c, module, -1, &hit, &r, &alpha));
+        if (hit)
+            return SK_FAIL(SILKIE_ERR_UNSUPPORTED,
+                           "adapter: target_modules matches '%s'; only the LLM blocks' linears "
+                           "(c_attn, attn.c_proj, w1, w2, mlp.c_proj) can be adapted", module);
+    }
+    return SILKIE_OK;
+}
+
+/* One adapter or base matrix as f32, after checking its shape and type. */
+static silkie_status read_f32(const silkie_weight *t, uint64_t rows, uint64_t cols,
+                              const char *what, float **out)
+{
+    *out = NULL;
+    if (t->n_dims != 2 || t->shape[0] != rows || t->shape[1] != cols)
+        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "%s: tensor '%s' is not [%llu, %llu]", what,
+                       t->name, (unsigned long long)rows, (unsigned long long)cols);
+    if (t->dtype != SILKIE_DTYPE_F32 && t->dtype != SILKIE_DTYPE_F16 &&
+        t->dtype != SILKIE_DTYPE_BF16)
+        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "%s: tensor '%s' is not f32/f16/bf16", what,
+                       t->name);
+    float *f = silkie_malloc((size_t)(rows * cols) * sizeof(float));
+    if (!f) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: %s", what, t->name);
+    silkie_status st = silkie_convert_rows(t->dtype, t->data, SILKIE_DTYPE_F32, f, rows, cols);
+    for (uint64_t i = 0; st == SILKIE_OK && i < rows * cols; i++)
+        if (!isfinite(f[i]))
+            st = SK_FAIL(SILKIE_ERR_BAD_MODEL, "%s: tensor '%s' holds NaN or Inf", what, t->name);
+    if (st != SILKIE_OK) {
+        silkie_free(f);
+        return st;
+    }
+    *out = f;
+    return SILKIE_OK;
+}
+
+/* W [out, in] += s * B [out, r] A [r, in], each element's sum over r in double. */
+static silkie_status merge_into(float *W, const float *A, const float *B, uint32_t out,
+                                uint32_t in, uint32_t r, float s)
+{
+    double *acc = silkie_malloc((size_t)in * sizeof(double));
+    if (!acc) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter merge: %u doubles", in);
+    for (uint32_t o = 0; o < out; o++) {
+        memset(acc, 0, (size_t)in * sizeof(double));
+        for (uint32_t k = 0; k < r; k++) {
+            const double b = B[(uint64_t)o * r + k];
+            const float *a = A + (uint64_t)k * in;
+            for (uint32_t i = 0; i < in; i++) acc[i] += b * a[i];
+        }
+        float *w = W + (uint64_t)o * in;
+        for (uint32_t i = 0; i < in; i++) w[i] = (float)((double)w[i] + (double)s * acc[i]);
+    }
+    silkie_free(acc);
+    return SILKIE_OK;
+}
+
+/* Merged copy of module m (layer l, target t) into *out. */
+static silkie_status merge_module(const silkie_weights *base, const silkie_weights *aw,
+                                  const silkie_model_config *cfg, uint32_t l, uint32_t t,
+                                  merge_mod *m, float **out)
+{
+    const target *tg = &k_targets[t];
+    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width;
+    const uint32_t o = tg->out_h * H + tg->out_f * F, in = tg->in_h * H + tg->in_f * F;
+    char wname[160], aname[192], bname[192];
+    snprintf(wname, sizeof wname, "transformer.h.%u.%s.weight", l, tg->suffix);
+    snprintf(aname, sizeof aname, "base_model.model.transformer.h.%u.%s.lora_A.weight", l,
+             tg->suffix);
+    snprintf(bname, sizeof bname, "base_model.model.transformer.h.%u.%s.lora_B.weight", l,
+             tg->suffix);
+    const silkie_weight *ta = NULL, *tb = NULL;
+    SK_CHECK(silkie_weights_get(aw, aname, &ta));
+    SK_CHECK(silkie_weights_get(aw, bname, &tb));
+    SK_CHECK(silkie_weights_get(base, wname, &m->w));
+    float *A = NULL, *B = NULL, *W = NULL;
+    silkie_status st = read_f32(ta, m->r, in, "adapter", &A);
+    if (st == SILKIE_OK) st = read_f32(tb, o, m->r, "adapter", &B);
+    if (st == SILKIE_OK) st = read_f32(m->w, o, in, "adapter merge: base", &W);
+    if (st == SILKIE_OK) st = merge_into(W, A, B, o, in, m->r, m->scale);
+    silkie_free(A);
+    silkie_free(B);
+    if (st != SILKIE_OK) {
+        silkie_free(W);
+        return st;
+    }
+    *out = W;
+    return SILKIE_OK;
+}
+
+/* Names the first adapter tensor that no planned module claims. */
+static silkie_status check_claimed(const silkie_weights *aw, const merge_mod *mods,
+                                   uint32_t n_layers)
+{
+    for (uint32_t i = 0; i < silkie_weights_count(aw); i++) {
+        const char *n = silkie_weights_at(aw, i)->name;
+        bool known = false;
+        for (uint32_t k = 0; k < n_layers * N_TARGETS && !known; k++) {
+            if (!mods[k].r) continue;
+            for (int b = 0; b < 2 && !known; b++) {
+                char name[192];
+                snprintf(name, sizeof name, "base_model.model.transformer.h.%u.%s.lora_%c.weight",
+                         k / N_TARGETS, k_targets[k % N_TARGETS].suffix, b ? 'B' : 'A');
+                known = !strcmp(name, n);
+            }
+        }
+        if (!known)
+            return SK_FAIL(SILKIE_ERR_BAD_MODEL,
+                           "adapter: tensor '%s' belongs to no module the config targets for "
+                           "this model", n);
+    }
+    return SILKIE_OK;
+}
+
+/* The view: base's entries in order, merged matrices (owned, f32) in place of their originals. */
+static silkie_status build_view(const silkie_weights *base, const merge_mod *mods,
+                                float **merged, uint32_t n_mods, silkie_weights **out)
+{
+    silkie_weights *v = sk_weights_new(base->format);
+    if (!v) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter merge: weights view");
+    silkie_status st = SILKIE_OK;
+    for (uint32_t i = 0; st == SILKIE_OK && i < base->n; i++) {
+        const silkie_weight *w = &base->entries[i].w;
+        float *own = NULL;
+        for (uint32_t k = 0; k < n_mods && !own; k++)
+            if (mods[k].w == w) {
+                own = merged[k];
+                merged[k] = NULL; /* the view owns it from here, even on failure */
+            }
+        if (own)
+            st = sk_weights_add(v, "adapter merge", w->name, strlen(w->name), SILKIE_DTYPE_F32,
+                                2, w->shape, own,
+                                (size_t)(w->shape[0] * w->shape[1]) * sizeof(float), own);
+        else
+            st = sk_weights_add(v, "adapter merge", w->name, strlen(w->name), w->dtype,
+                                w->n_dims, w->shape, w->data, w->nbytes, NULL);
+    }
+    if (st != SILKIE_OK) {
+        silkie_weights_close(v);
+        return st;
+    }
+    *out = v;
+    return SILKIE_OK;
+}
+
+silkie_status silkie_lora_merge(const silkie_weights *base, const silkie_model_config *cfg,
+                                const char *adapter_dir, silkie_weights **out,
+                                uint32_t *n_merged)
+{
+    if (!base || !cfg || !adapter_dir || !out)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "adapter merge: arguments");
+    *out = NULL;
+    if (n_merged) *n_merged = 0;
+    if (base->format == SILKIE_WEIGHTS_GGUF)
+        return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "adapter merge: the base is a GGUF file; merge "
+                                               "into the Hugging Face folder it came from");
+    silkie_lora_config c;
+    SK_CHECK(silkie_lora_config_load(adapter_dir, &c));
+    const uint32_t n_mods = cfg->n_layers * N_TARGETS;
+    merge_mod *mods = SK_NEW_ARRAY(merge_mod, n_mods);
+    float **merged = SK_NEW_ARRAY(float *, n_mods);
+    silkie_weights *aw = NULL;
+    silkie_status st = mods && merged ? SILKIE_OK
+                                      : SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter merge: plan");
+    if (st == SILKIE_OK) st = plan(base, cfg, &c, mods);
+    if (st == SILKIE_OK) st = silkie_weights_open(adapter_dir, &aw);
+    uint32_t n = 0;
+    for (uint32_t k = 0; st == SILKIE_OK && k < n_mods; k++) {
+        if (!mods[k].r) continue;
+        st = merge_module(base, aw, cfg, k / N_TARGETS, k % N_TARGETS, &mods[k], &merged[k]);
+        /* The converter reads the merged copy: the original's pages are not needed again. */
+        if (st == SILKIE_OK) silkie_weights_release_range(base, mods[k].w->data, mods[k].w->nbytes);
+        n += st == SILKIE_OK;
+    }
+    if (st == SILKIE_OK && silkie_weights_count(aw) != 2 * n)
+        st = check_claimed(aw, mods, cfg->n_layers);
+    if (st == SILKIE_OK) st = build_view(base, mods, merged, n_mods, out);
+    if (st == SILKIE_OK && n_merged) *n_merged = n;
+    for (uint32_t k = 0; merged && k < n_mods; k++) silkie_free(merged[k]);
+    silkie_free(merged);
+    silkie_free(mods);
+    silkie_weights_close(aw);
+    return st;
+}
+
+silkie_status silkie_gguf_pack_qwen_merged(const char *model_dir, const char *adapter_dir,
+                                           const char *out_path,
+                                           const silkie_gguf_pack_params *p)
+{
+    if (!model_dir || !adapter_dir || !out_path)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "gguf_pack: model_dir, adapter_dir, out_path required");
+    silkie_gguf_pack_params pp = {0};
+    if (p) pp = *p;
+    if (pp.vision_type != SILKIE_DTYPE_F32 && pp.vision_type != SILKIE_DTYPE_F16 &&
+        pp.vision_type != SILKIE_DTYPE_BF16)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_pack: vision type must be f32, f16 or "
+                       "bf16 (the vision loader keeps no block types)");
+    silkie_model_config cfg;
+    silkie_generation_config gen;
+    SK_CHECK(silkie_model_config_load(model_dir, &cfg, &gen));
+    char *vocab = sk_path_join(model_dir, "qwen.tiktoken");
+    if (!vocab) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_pack: path");
+    silkie_weights *w = NULL, *merged = NULL;
+    silkie_status st = sk_is_file(vocab) ? SILKIE_OK
+                       : SK_FAIL(SILKIE_ERR_IO, "gguf_pack: %s is missing", vocab);
+    if (st == SILKIE_OK) st = silkie_weights_open(model_dir, &w);
+    /* A malformed base is reported as such, not as an adapter that does not fit it. */
+    if (st == SILKIE_OK) st = silkie_weights_check_qwen_vl(w, &cfg);
+    if (st == SILKIE_OK) st = silkie_lora_merge(w, &cfg, adapter_dir, &merged, NULL);
+    if (st == SILKIE_OK) {
+        silkie_gguf_convert_params cp = {.part = pp.split ? SILKIE_GGUF_PART_LLM
+                                                          : SILKIE_GGUF_PART_ALL,
+                                         .matrix_type = pp.llm_type,
+                                         .other_type = SILKIE_DTYPE_F32,
+                                         .vision_matrix_type = pp.vision_type,
+                                         .tiktoken_path = vocab,
+                                         .gen = &gen,
+                                         .vision_tables = true};
+        st = silkie_gguf_convert_qwen(merged, &cfg, &cp, out_path);
+        char vpath[4096];
+        if (st == SILKIE_OK && pp.split)
+            st = silkie_qwen_gguf_mmproj_path(out_path, vpath, sizeof vpath);
+        if (st == SILKIE_OK && pp.split) {
+            /* The adapter touches no vision tensor: the mmproj file is the base's. */
+            cp = (silkie_gguf_convert_params){.part = SILKIE_GGUF_PART_VISION,
+                                              .matrix_type = pp.vision_type,
+                                              .other_type = SILKIE_DTYPE_F32,
+                                              .vision_tables = true};
+            st = silkie_gguf_convert_qwen(merged, &cfg, &cp, vpath);
+        }
+    }
+    silkie_weights_close(merged);
+    silkie_weights_close(w);
+    silkie_free(vocab);
+    return st;
+}
