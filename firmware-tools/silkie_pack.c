@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "model/lora_merge.h"
 #include "model/model.h"
 
 static int usage(void)
@@ -64,8 +63,8 @@ int main(int argc, char **argv)
         i++;
     }
     if (!model || !out) return usage();
-    silkie_status st = adapter ? silkie_gguf_pack_qwen_merged(model, adapter, out, &p)
-                               : silkie_gguf_pack_qwen(model, out, &p);
+    p.merge_adapter = adapter;
+    silkie_status st = silkie_gguf_pack_qwen(model, out, &p);
     if (st != SILKIE_OK) {
         fprintf(stderr, "silkie-pack: %s (%s)\n", silkie_last_error(), silkie_status_name(st));
         return 1;

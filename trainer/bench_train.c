@@ -68,8 +68,8 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
             return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "bench_train: struct_size unset");
         memcpy(&bp, p, SK_MIN((size_t)p->struct_size, sizeof bp));
     }
-    if (!bp.response_tokens || !bp.steps)
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "bench_train: responses and steps > 0");
+    if (!bp.response_tokens)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "bench_train: responses must be > 0");
     silkie_model *m = NULL;
     silkie_trainer *t = NULL;
     silkie_status st = make_model(&bp, &m);
@@ -103,7 +103,8 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
     out->seq_tokens = T;
     const silkie_optim_params op = {.lr = 1e-5f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
                                     .weight_decay = 0.05f, .max_grad_norm = 1.0f};
-    for (uint32_t step = 0; st == SILKIE_OK && step <= bp.steps; step++) {
+    /* steps == 0: allocate everything a step needs and report memory without running it. */
+    for (uint32_t step = 0; st == SILKIE_OK && bp.steps && step <= bp.steps; step++) {
         double ms[5] = {0};
         uint64_t t0 = silkie_time_ns();
         if (bp.with_image) {
@@ -151,7 +152,7 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
     if (st == SILKIE_OK) {
         out->step_ms = out->vision_ms + out->reference_ms + out->policy_forward_ms +
                        out->backward_ms + out->optimizer_ms;
-        out->tokens_per_s = 2.0 * T / (out->step_ms / 1e3);
+        out->tokens_per_s = out->step_ms > 0 ? 2.0 * T / (out->step_ms / 1e3) : 0;
         snprintf(out->device_name, sizeof out->device_name, "%s",
                  silkie_vk_device_caps(m->dev)->device_name);
         out->n_layers = m->q->n_layers;

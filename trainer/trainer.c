@@ -98,20 +98,10 @@ void silkie_trainer_destroy(silkie_trainer *t)
  * confined to them (PEFT reads either form). */
 static silkie_status restrict_to_llm(silkie_lora_config *c)
 {
-    static const char *const outside[] = {
-        "lm_head", "transformer.visual.attn_pool.kv_proj",
-        "transformer.visual.attn_pool.attn.out_proj",
-        "transformer.visual.transformer.resblocks.0.attn.out_proj",
-        "transformer.visual.transformer.resblocks.0.mlp.c_fc",
-        "transformer.visual.transformer.resblocks.0.mlp.c_proj"};
     if (c->target_is_regex) return SILKIE_OK;
-    bool hit = false;
-    for (size_t i = 0; i < SK_ARRAY_LEN(outside) && !hit; i++) {
-        uint32_t r;
-        double a;
-        SK_CHECK(silkie_lora_config_match(c, outside[i], -1, &hit, &r, &a));
-    }
-    if (!hit) return SILKIE_OK;
+    char hit[128];
+    SK_CHECK(silkie_lora_config_outside(c, 1, hit, sizeof hit));
+    if (!hit[0]) return SILKIE_OK;
     char re[sizeof c->target_regex];
     size_t n = (size_t)snprintf(re, sizeof re, "transformer\\.h\\.\\d+\\.(.*\\.)?(");
     for (uint32_t i = 0; i < c->n_targets && n + 2 * strlen(c->targets[i]) + 4 < sizeof re; i++) {

@@ -2,6 +2,7 @@
  * vision tensors, the config as qwen.* / clip.* keys, the tokenizer and the precomputed vision
  * tables. */
 #include "files_int.h"
+#include "lora_merge.h"
 
 silkie_status silkie_gguf_pack_qwen(const char *model_dir, const char *out_path,
                                     const silkie_gguf_pack_params *p)
@@ -19,10 +20,16 @@ silkie_status silkie_gguf_pack_qwen(const char *model_dir, const char *out_path,
     SK_CHECK(silkie_model_config_load(model_dir, &cfg, &gen));
     char *vocab = sk_path_join(model_dir, "qwen.tiktoken");
     if (!vocab) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_pack: path");
-    silkie_weights *w = NULL;
+    silkie_weights *base = NULL, *merged = NULL;
     silkie_status st = sk_is_file(vocab) ? SILKIE_OK
                        : SK_FAIL(SILKIE_ERR_IO, "gguf_pack: %s is missing", vocab);
-    if (st == SILKIE_OK) st = silkie_weights_open(model_dir, &w);
+    if (st == SILKIE_OK) st = silkie_weights_open(model_dir, &base);
+    if (st == SILKIE_OK && pp.merge_adapter) {
+        /* A malformed base is reported as such, not as an adapter that does not fit it. */
+        st = silkie_weights_check_qwen_vl(base, &cfg);
+        if (st == SILKIE_OK) st = silkie_lora_merge(base, &cfg, pp.merge_adapter, &merged, NULL);
+    }
+    const silkie_weights *w = merged ? merged : base;
     if (st == SILKIE_OK) {
         silkie_gguf_convert_params cp = {.part = SILKIE_GGUF_PART_ALL,
                                          .matrix_type = pp.llm_type,
@@ -45,7 +52,8 @@ silkie_status silkie_gguf_pack_qwen(const char *model_dir, const char *out_path,
             st = silkie_gguf_convert_qwen(w, &cfg, &cp, vpath);
         }
     }
-    silkie_weights_close(w);
+    silkie_weights_close(merged);
+    silkie_weights_close(base);
     silkie_free(vocab);
     return st;
 }

@@ -31,18 +31,6 @@ typedef struct merge_mod {
     const silkie_weight *w; /* base matrix [out, in] */
 } merge_mod;
 
-/* Whether `name` (a base tensor name) is the weight of an LLM target of some layer. */
-static bool is_llm_target_weight(const char *name, uint32_t n_layers)
-{
-    char buf[160];
-    for (uint32_t l = 0; l < n_layers; l++)
-        for (uint32_t t = 0; t < N_TARGETS; t++) {
-            snprintf(buf, sizeof buf, "transformer.h.%u.%s.weight", l, k_targets[t].suffix);
-            if (!strcmp(buf, name)) return true;
-        }
-    return false;
-}
-
 /* Ranks and scales of every LLM linear from the config; refuses targets that match nothing in
  * the LLM, or matrices elsewhere (the runtime would not apply those). */
 static silkie_status plan(const silkie_weights *base, const silkie_model_config *cfg,
@@ -66,24 +54,8 @@ static silkie_status plan(const silkie_weights *base, const silkie_model_config 
     if (n == 0)
         return SK_FAIL(SILKIE_ERR_BAD_MODEL, "adapter: target_modules matches no module of the "
                                              "model (e.g. transformer.h.0.attn.c_attn)");
-    for (uint32_t i = 0; i < silkie_weights_count(base); i++) {
-        const silkie_weight *w = silkie_weights_at(base, i);
-        size_t len = strlen(w->name);
-        if (w->n_dims < 2 || len <= 7 || strcmp(w->name + len - 7, ".weight") ||
-            is_llm_target_weight(w->name, cfg->n_layers))
-            continue;
-        char module[256];
-        snprintf(module, sizeof module, "%.*s", (int)(len - 7), w->name);
-        bool hit = false;
-        uint32_t r;
-        double alpha;
-        SK_CHECK(silkie_lora_config_match(c, module, -1, &hit, &r, &alpha));
-        if (hit)
-            return SK_FAIL(SILKIE_ERR_UNSUPPORTED,
-                           "adapter: target_modules matches '%s'; only the LLM blocks' linears "
-                           "(c_attn, attn.c_proj, w1, w2, mlp.c_proj) can be adapted", module);
-    }
-    return SILKIE_OK;
+    (void)base;
+    return silkie_lora_config_check_llm_only(c, cfg->visual.layers);
 }
 
 /* One adapter or base matrix as f32, after checking its shape and type. */
@@ -257,58 +229,5 @@ silkie_status silkie_lora_merge(const silkie_weights *base, const silkie_model_c
     silkie_free(merged);
     silkie_free(mods);
     silkie_weights_close(aw);
-    return st;
-}
-
-silkie_status silkie_gguf_pack_qwen_merged(const char *model_dir, const char *adapter_dir,
-                                           const char *out_path,
-                                           const silkie_gguf_pack_params *p)
-{
-    if (!model_dir || !adapter_dir || !out_path)
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
-                       "gguf_pack: model_dir, adapter_dir, out_path required");
-    silkie_gguf_pack_params pp = {0};
-    if (p) pp = *p;
-    if (pp.vision_type != SILKIE_DTYPE_F32 && pp.vision_type != SILKIE_DTYPE_F16 &&
-        pp.vision_type != SILKIE_DTYPE_BF16)
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_pack: vision type must be f32, f16 or "
-                       "bf16 (the vision loader keeps no block types)");
-    silkie_model_config cfg;
-    silkie_generation_config gen;
-    SK_CHECK(silkie_model_config_load(model_dir, &cfg, &gen));
-    char *vocab = sk_path_join(model_dir, "qwen.tiktoken");
-    if (!vocab) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_pack: path");
-    silkie_weights *w = NULL, *merged = NULL;
-    silkie_status st = sk_is_file(vocab) ? SILKIE_OK
-                       : SK_FAIL(SILKIE_ERR_IO, "gguf_pack: %s is missing", vocab);
-    if (st == SILKIE_OK) st = silkie_weights_open(model_dir, &w);
-    /* A malformed base is reported as such, not as an adapter that does not fit it. */
-    if (st == SILKIE_OK) st = silkie_weights_check_qwen_vl(w, &cfg);
-    if (st == SILKIE_OK) st = silkie_lora_merge(w, &cfg, adapter_dir, &merged, NULL);
-    if (st == SILKIE_OK) {
-        silkie_gguf_convert_params cp = {.part = pp.split ? SILKIE_GGUF_PART_LLM
-                                                          : SILKIE_GGUF_PART_ALL,
-                                         .matrix_type = pp.llm_type,
-                                         .other_type = SILKIE_DTYPE_F32,
-                                         .vision_matrix_type = pp.vision_type,
-                                         .tiktoken_path = vocab,
-                                         .gen = &gen,
-                                         .vision_tables = true};
-        st = silkie_gguf_convert_qwen(merged, &cfg, &cp, out_path);
-        char vpath[4096];
-        if (st == SILKIE_OK && pp.split)
-            st = silkie_qwen_gguf_mmproj_path(out_path, vpath, sizeof vpath);
-        if (st == SILKIE_OK && pp.split) {
-            /* The adapter touches no vision tensor: the mmproj file is the base's. */
-            cp = (silkie_gguf_convert_params){.part = SILKIE_GGUF_PART_VISION,
-                                              .matrix_type = pp.vision_type,
-                                              .other_type = SILKIE_DTYPE_F32,
-                                              .vision_tables = true};
-            st = silkie_gguf_convert_qwen(merged, &cfg, &cp, vpath);
-        }
-    }
-    silkie_weights_close(merged);
-    silkie_weights_close(w);
-    silkie_free(vocab);
     return st;
 }

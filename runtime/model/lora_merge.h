@@ -20,10 +20,4 @@ silkie_status silkie_lora_merge(const silkie_weights *base, const silkie_model_c
                                 const char *adapter_dir, silkie_weights **out,
                                 uint32_t *n_merged);
 
-/* silkie_gguf_pack_qwen of model_dir with the adapter in adapter_dir merged first (in f32;
- * conversion or quantization to p->llm_type comes after). */
-silkie_status silkie_gguf_pack_qwen_merged(const char *model_dir, const char *adapter_dir,
-                                           const char *out_path,
-                                           const silkie_gguf_pack_params *p);
-
 #endif /* SILKIE_LORA_MERGE_H */

@@ -239,6 +239,46 @@ silkie_status silkie_lora_config_match(const silkie_lora_config *c, const char *
     return SILKIE_OK;
 }
 
+silkie_status silkie_lora_config_outside(const silkie_lora_config *c, uint32_t n_vision_blocks,
+                                         char *hit, size_t cap)
+{
+    static const char *const fixed[] = {"lm_head", "transformer.visual.conv1",
+                                        "transformer.visual.attn_pool.kv_proj",
+                                        "transformer.visual.attn_pool.attn.out_proj"};
+    static const char *const per_block[] = {"attn.out_proj", "mlp.c_fc", "mlp.c_proj"};
+    const size_t nf = SK_ARRAY_LEN(fixed);
+    hit[0] = 0;
+    for (size_t i = 0; i < nf + (size_t)n_vision_blocks * 3; i++) {
+        char name[128];
+        if (i < nf)
+            snprintf(name, sizeof name, "%s", fixed[i]);
+        else
+            snprintf(name, sizeof name, "transformer.visual.transformer.resblocks.%zu.%s",
+                     (i - nf) / 3, per_block[(i - nf) % 3]);
+        bool m = false;
+        uint32_t r;
+        double alpha;
+        SK_CHECK(silkie_lora_config_match(c, name, -1, &m, &r, &alpha));
+        if (m) {
+            snprintf(hit, cap, "%s", name);
+            return SILKIE_OK;
+        }
+    }
+    return SILKIE_OK;
+}
+
+silkie_status silkie_lora_config_check_llm_only(const silkie_lora_config *c,
+                                                uint32_t n_vision_blocks)
+{
+    char hit[128];
+    SK_CHECK(silkie_lora_config_outside(c, n_vision_blocks, hit, sizeof hit));
+    if (hit[0])
+        return SK_FAIL(SILKIE_ERR_UNSUPPORTED,
+                       "adapter: target_modules matches '%s'; only the LLM blocks' linears "
+                       "(c_attn, attn.c_proj, w1, w2, mlp.c_proj) can be adapted", hit);
+    return SILKIE_OK;
+}
+
 float silkie_lora_scale(const silkie_lora_config *c, uint32_t r, double alpha)
 {
     return (float)(c->use_rslora ? alpha / sqrt((double)r) : alpha / r);

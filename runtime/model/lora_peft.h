@@ -50,6 +50,14 @@ silkie_status silkie_lora_config_set_targets(silkie_lora_config *c, const char *
  * module) is adapted; *r and *alpha receive its rank and alpha (patterns applied). */
 silkie_status silkie_lora_config_match(const silkie_lora_config *c, const char *name,
                                        int32_t layer, bool *adapted, uint32_t *r, double *alpha);
+/* The first linear outside the LLM blocks (the LM head, the vision tower's and resampler's
+ * linears, n_vision_blocks blocks) that c would adapt, into hit (cap bytes); "" when none.
+ * Only the LLM blocks are adapted here (the vision tower is frozen and runs without LoRA). */
+silkie_status silkie_lora_config_outside(const silkie_lora_config *c, uint32_t n_vision_blocks,
+                                         char *hit, size_t cap);
+/* SILKIE_ERR_UNSUPPORTED naming that module when there is one. */
+silkie_status silkie_lora_config_check_llm_only(const silkie_lora_config *c,
+                                                uint32_t n_vision_blocks);
 /* The LoRA scale alpha / r (or alpha / sqrt(r) with rsLoRA). */
 float silkie_lora_scale(const silkie_lora_config *c, uint32_t r, double alpha);
 

@@ -360,6 +360,8 @@ typedef struct silkie_gguf_pack_params {
     silkie_dtype vision_type; /* vision matrices: f32 (zero value), f16, bf16 */
     bool split;               /* true: LLM + tokenizer in out_path, the vision part in its
                                  mmproj sibling (silkie_qwen_gguf_mmproj_path), llama.cpp style */
+    const char *merge_adapter; /* PEFT LoRA folder merged (W + s B A, f32) before conversion;
+                                  NULL = none (see silkie_lora_merge in lora_merge.h) */
 } silkie_gguf_pack_params;
 
 /* Packs a Hugging Face Qwen-VL folder (config.json, generation_config.json, qwen.tiktoken,

@@ -14,34 +14,6 @@ void silkie_lora_tensor_name(uint32_t layer, silkie_lora_target t, int b, char *
     snprintf(out, cap, "base_model.model.%s.lora_%c.weight", mod, b ? 'B' : 'A');
 }
 
-/* Linear modules outside the LLM blocks that a PEFT target could name; adapting them is not
- * supported (the vision tower and resampler are frozen and run without LoRA). */
-static silkie_status check_outside(const silkie_qwen *q, const silkie_lora_config *c)
-{
-    char name[128];
-    const char *fixed[] = {"lm_head", "transformer.visual.conv1", "transformer.visual.attn_pool.kv_proj",
-                           "transformer.visual.attn_pool.attn.out_proj"};
-    const char *per_block[] = {"attn.out_proj", "mlp.c_fc", "mlp.c_proj"};
-    for (size_t i = 0; i < SK_ARRAY_LEN(fixed) + (size_t)q->cfg.visual.layers * 3; i++) {
-        if (i < SK_ARRAY_LEN(fixed)) {
-            snprintf(name, sizeof name, "%s", fixed[i]);
-        } else {
-            size_t k = i - SK_ARRAY_LEN(fixed);
-            snprintf(name, sizeof name, "transformer.visual.transformer.resblocks.%zu.%s", k / 3,
-                     per_block[k % 3]);
-        }
-        bool hit = false;
-        uint32_t r;
-        double alpha;
-        SK_CHECK(silkie_lora_config_match(c, name, -1, &hit, &r, &alpha));
-        if (hit)
-            return SK_FAIL(SILKIE_ERR_UNSUPPORTED,
-                           "adapter: target_modules matches '%s'; only the LLM blocks' linears "
-                           "(c_attn, attn.c_proj, w1, w2, mlp.c_proj) can be adapted", name);
-    }
-    return SILKIE_OK;
-}
-
 /* Ranks and scales of every LLM module from the config. */
 static silkie_status plan(const silkie_qwen *q, const silkie_lora_config *c,
                           silkie_qwen_lora *lora)
@@ -69,7 +41,7 @@ static silkie_status plan(const silkie_qwen *q, const silkie_lora_config *c,
     if (n == 0)
         return SK_FAIL(SILKIE_ERR_BAD_MODEL, "adapter: target_modules matches no module of the "
                                              "model (e.g. transformer.h.0.attn.c_attn)");
-    return check_outside(q, c);
+    return silkie_lora_config_check_llm_only(c, q->cfg.visual.layers);
 }
 
 /* Uploads one adapter tensor, converting to f32 and checking its shape. */

@@ -252,7 +252,8 @@ typedef struct silkie_bench_train_params {
     uint32_t with_image;           /* 1: a 256-token image span in the prompt (vision timed) */
     uint32_t prompt_tokens;        /* text prompt tokens (besides the image span); init 0 */
     uint32_t response_tokens;      /* tokens of each response; init 512 */
-    uint32_t steps;                /* timed steps after one warm-up; init 2 */
+    uint32_t steps;                /* timed steps after one warm-up; init 2; 0 = allocate and
+                                      report memory only */
     const char *device;
     /* new fields are added here, at the end, and nowhere else */
 } silkie_bench_train_params;
