@@ -108,7 +108,8 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
         double ms[5] = {0};
         uint64_t t0 = silkie_time_ns();
         if (bp.with_image) {
-            /* The vision scratch keeps whatever pixels it holds: the cost does not depend on them. */
+            /* The vision scratch keeps whatever pixels it holds: the cost does not depend on
+             * them. */
             silkie_op_ctx c = {.dev = m->dev, .cmd = t->vcmd};
             st = silkie_vk_cmd_begin(t->vcmd);
             if (st == SILKIE_OK) st = silkie_qwen_record_vision(&c, m->q, &t->vws, &feat.t, NULL);

@@ -95,7 +95,8 @@ silkie_status silkie_trainer_step(silkie_trainer *t, const silkie_optim_params *
     if (!(o->lr >= 0) || !isfinite(o->lr) || !(o->beta1 >= 0 && o->beta1 < 1) ||
         !(o->beta2 >= 0 && o->beta2 < 1) || !(o->eps > 0) || !(o->weight_decay >= 0) ||
         !(o->max_grad_norm >= 0))
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer_step: optimizer settings out of range");
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "trainer_step: optimizer settings out of range");
     SK_CHECK(run_list(t, record_norms, NULL));
     const float *sq = (const float *)((const uint8_t *)silkie_vk_buffer_map(t->norms.t.buf) +
                                       t->norms.t.offset);

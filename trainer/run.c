@@ -78,7 +78,8 @@ static silkie_status pair_set_add(pair_set *s, const silkie_pref_pair *p, uint64
     if (s->n == s->cap) {
         uint64_t cap = s->cap ? s->cap * 2 : 64;
         owned_pair *v = silkie_realloc(s->v, sizeof *v * cap);
-        if (!v) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "data: %llu pairs", (unsigned long long)cap);
+        if (!v)
+            return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "data: %llu pairs", (unsigned long long)cap);
         s->v = v;
         s->cap = cap;
     }
@@ -491,7 +492,8 @@ static silkie_status check_run_params(const silkie_train_run_params *p)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train_run: batch and grad_accum must be >= 1");
     if (!p->steps && !(p->epochs > 0 && p->epochs <= 1e6))
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train_run: steps or epochs > 0 required");
-    if (!(p->eval_split >= 0 && p->eval_split < 1) || !(p->warmup_ratio >= 0 && p->warmup_ratio <= 1))
+    if (!(p->eval_split >= 0 && p->eval_split < 1) ||
+        !(p->warmup_ratio >= 0 && p->warmup_ratio <= 1))
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train_run: eval_split in [0, 1), "
                                                     "warmup_ratio in [0, 1]");
     if ((uint32_t)p->scheduler > SILKIE_LR_CONSTANT)

@@ -167,7 +167,8 @@ silkie_status silkie_trainer_create(silkie_model *model, const silkie_train_para
             }
         } else {
             st = new_adapter_config(&p, &t->lcfg);
-            if (st == SILKIE_OK) st = silkie_qwen_lora_init(model->q, &t->lcfg, p.seed, 1, &t->lora);
+            if (st == SILKIE_OK)
+                st = silkie_qwen_lora_init(model->q, &t->lcfg, p.seed, 1, &t->lora);
         }
     }
     if (st == SILKIE_OK) st = build_names(t);

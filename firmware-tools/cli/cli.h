@@ -20,8 +20,8 @@ int silkie_cmd_train_prepare(int argc, char **argv);
 
 /* Model and generation options shared by ask, chat and camera: --greedy --temp --top-k --top-p
  * --repeat-penalty --seed --max-tokens --n-ctx --system --weights --vision-weights --kv
- * --validate --adapter. Consumes argv[*i] (and its value, advancing *i); returns 1 when it was one of them,
- * 0 when not, -1 for a bad value (message printed). */
+ * --validate --adapter. Consumes argv[*i] (and its value, advancing *i); returns 1 when it was
+ * one of them, 0 when not, -1 for a bad value (message printed). */
 int silkie_cli_model_option(int argc, char **argv, int *i, silkie_model_params *mp,
                             silkie_session_params *sp);
 /* Writes s as a JSON string literal (quotes, escapes; bytes >= 0x80 pass through as UTF-8). */

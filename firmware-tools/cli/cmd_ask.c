@@ -152,8 +152,8 @@ int silkie_cmd_ask(int argc, char **argv)
     if (!parse_opts(argc, argv, &o, 1)) {
         fprintf(stderr, "usage: silkie ask --model DIR|FILE.gguf [--image FILE|-] [--greedy] [--temp T] "
                         "[--top-k K] [--top-p P] [--repeat-penalty R] [--seed S] "
-                        "[--max-tokens N] [--weights f16|q8_0|q4_0|f32|bf16] [--kv f16|f32] [--adapter DIR] "
-                        "[--json] [--dump FILE.safetensors] [--save FILE] [--restore FILE] "
+                        "[--max-tokens N] [--weights f16|q8_0|q4_0|f32|bf16] [--kv f16|f32] "
+                        "[--adapter DIR] [--json] [--dump FILE.safetensors] [--save FILE] [--restore FILE] "
                         "\"question\"\n");
         return 2;
     }

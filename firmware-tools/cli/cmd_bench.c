@@ -13,7 +13,8 @@ static const char k_train_usage[] =
     "         [--layers N] [--vision-layers N] [--lora-r R] [--targets LIST] [--response T]\n"
     "         [--prompt T] [--image] [--steps N] [--device D] [--json]\n"
     "  reference: r 64 on c_attn,attn.c_proj,w1,w2,mlp.c_proj; two 512-token sequences, text only\n"
-    "  silkie:    r 64 on c_attn,attn.c_proj,w1,w2; 256-token image prompt + two 512-token answers\n";
+    "  silkie:    r 64 on c_attn,attn.c_proj,w1,w2; 256-token image prompt + two 512-token\n"
+    "             answers\n";
 
 /* `silkie bench train`: one DPO step at the real shape, split into its parts. */
 static int bench_train(int argc, char **argv)

@@ -165,7 +165,9 @@ static int parse(int argc, char **argv, train_opts *o)
                 fprintf(stderr, "silkie train: --kv must be f16 or f32\n");
                 return 0;
             }
-        } else if (!strcmp(a, "--steps")) { if (!parse_long(a, v, 0, 100000000, &o->steps)) return 0; }
+        } else if (!strcmp(a, "--steps")) {
+            if (!parse_long(a, v, 0, 100000000, &o->steps)) return 0;
+        }
         else if (!strcmp(a, "--seed")) {
             if (!parse_long(a, v, 0, 0x7fffffffL, &n)) return 0;
             o->tp.seed = (uint64_t)n;
@@ -343,7 +345,8 @@ static int run_dpo(int argc, char **argv)
         rc = fail(what);
     }
     if (!rc && o.steps == 0) print_metrics(&met);
-    if (!rc && o.steps == 0 && o.dump && silkie_trainer_write_dump(t, &met, o.dump) != SILKIE_OK) rc = fail("dump");
+    if (!rc && o.steps == 0 && o.dump && silkie_trainer_write_dump(t, &met, o.dump) != SILKIE_OK)
+        rc = fail("dump");
     silkie_trainer_destroy(t);
     silkie_model_destroy(m);
     silkie_pref_reader_destroy(rd);
@@ -356,7 +359,8 @@ int silkie_cmd_train(int argc, char **argv)
         fputs(k_usage, stdout);
         return 0;
     }
-    if (argc >= 2 && !strcmp(argv[1], "prepare")) return silkie_cmd_train_prepare(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "prepare"))
+        return silkie_cmd_train_prepare(argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "dpo")) {
         fputs(k_usage, stderr);
         return 2;

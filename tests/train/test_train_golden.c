@@ -95,7 +95,8 @@ static void check_tensor(const silkie_weight *got, const silkie_weights *exp, co
     if (got->dtype == SILKIE_DTYPE_I64) {
         int64_t bad = -1;
         for (uint64_t i = 0; i < n && bad < 0; i++)
-            if (((const int64_t *)got->data)[i] != ((const int64_t *)ref->data)[i]) bad = (int64_t)i;
+            if (((const int64_t *)got->data)[i] != ((const int64_t *)ref->data)[i])
+                bad = (int64_t)i;
         SK_TEST_CHECK(bad < 0, "%s: element %lld differs", name, (long long)bad);
         return;
     }

@@ -140,7 +140,8 @@ static void test_learning(const char *data, const char *eval)
     char log[600];
     snprintf(log, sizeof log, "%s/log.jsonl", run);
     double loss[32], acc[8];
-    int nl = log_values(log, "loss", loss, 32), na = log_values(log, "eval_rewards/accuracies", acc, 8);
+    int nl = log_values(log, "loss", loss, 32);
+    int na = log_values(log, "eval_rewards/accuracies", acc, 8);
     SK_TEST_CHECK(nl == 8, "%d step lines, want 8", nl);
     SK_TEST_CHECK(na == 1, "%d eval lines, want 1", na);
     if (nl == 8) {
