@@ -438,6 +438,7 @@ static silkie_status one_pair(run_ctx *r, const owned_pair *o, float grad_scale,
     silkie_status st = silkie_trainer_pair_ref(r->t, &pair, hit ? ref : NULL, grad_scale, m);
     if (st == SILKIE_ERR_BAD_IMAGE || st == SILKIE_ERR_IO) *skipped = SILKIE_TRAIN_SKIP_IMAGE;
     else if (st == SILKIE_ERR_BAD_DATA) *skipped = SILKIE_TRAIN_SKIP_TRUNCATION;
+    else if (st == SILKIE_ERR_BAD_TEXT) *skipped = SILKIE_TRAIN_SKIP_MALFORMED; /* image ref */
     if (*skipped >= 0) {
         SK_LOGW("line %llu skipped: %s", (unsigned long long)o->line, silkie_last_error());
         return SILKIE_OK;
