@@ -172,6 +172,7 @@ typedef struct run_state {
     uint64_t position;    /* training pairs consumed (valid or skipped) */
     uint64_t model_fp, data_hash;
     uint32_t n_tensors;
+    uint64_t skipped[SILKIE_TRAIN_SKIP_N_REASONS]; /* so resumed log lines count the same */
 } run_state;
 
 static silkie_status mkdir_p(const char *dir)
@@ -222,7 +223,7 @@ static void remove_tree(const char *dir)
 /* RUN/checkpoint-N: everything into a temporary folder, synced, then one rename. */
 static silkie_status save_checkpoint(silkie_trainer *t, const char *run, const run_state *rs)
 {
-    char tmp[4096], fin[4096], path[4200], text[512];
+    char tmp[4096], fin[4096], path[4200], text[768];
     snprintf(tmp, sizeof tmp, "%s/.checkpoint-%u.tmp%ld", run, rs->step, (long)getpid());
     snprintf(fin, sizeof fin, "%s/checkpoint-%u", run, rs->step);
     remove_tree(tmp);
@@ -232,9 +233,13 @@ static silkie_status save_checkpoint(silkie_trainer *t, const char *run, const r
         snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
         snprintf(text, sizeof text,
                  "{\"step\": %u, \"data_position\": %llu, \"model_fingerprint\": \"%016llx\", "
-                 "\"data_hash\": \"%016llx\", \"n_tensors\": %u}\n",
+                 "\"data_hash\": \"%016llx\", \"n_tensors\": %u, \"skipped_malformed\": %llu, "
+                 "\"skipped_image\": %llu, \"skipped_response\": %llu, "
+                 "\"skipped_truncation\": %llu}\n",
                  rs->step, (unsigned long long)rs->position, (unsigned long long)rs->model_fp,
-                 (unsigned long long)rs->data_hash, rs->n_tensors);
+                 (unsigned long long)rs->data_hash, rs->n_tensors,
+                 (unsigned long long)rs->skipped[0], (unsigned long long)rs->skipped[1],
+                 (unsigned long long)rs->skipped[2], (unsigned long long)rs->skipped[3]);
         st = write_text_file(path, text);
     }
     if (st == SILKIE_OK) st = fsync_dir(tmp);
@@ -314,6 +319,12 @@ static silkie_status load_checkpoint(silkie_trainer *t, const char *run, uint32_
     *got = *want;
     got->step = step;
     got->position = v[1];
+    static const char *const keys[SILKIE_TRAIN_SKIP_N_REASONS] = {
+        "\"skipped_malformed\"", "\"skipped_image\"", "\"skipped_response\"",
+        "\"skipped_truncation\""};
+    for (int i = 0; i < SILKIE_TRAIN_SKIP_N_REASONS; i++)
+        if (!read_u64_field(text, keys[i], 0, &got->skipped[i]))
+            return SK_FAIL(SILKIE_ERR_BAD_FILE, "%s: unreadable trainer state", path);
     return SILKIE_OK;
 }
 
@@ -584,9 +595,15 @@ static silkie_status run_steps(run_ctx *r, const pair_set *train, const pair_set
         tokens += s.tokens;
         const double epoch = (double)rs->position / (double)n;
         char line[2048];
-        format_metrics(line, sizeof line - 128, "", &s, rs->step, epoch);
-        snprintf(line + strlen(line), 128, ", \"grad_norm\": %.17g, \"learning_rate\": %.17g}\n",
-                 gnorm, (double)o.lr);
+        format_metrics(line, sizeof line - 256, "", &s, rs->step, epoch);
+        const uint64_t *sk = r->sum->skipped;
+        snprintf(line + strlen(line), 256,
+                 ", \"grad_norm\": %.17g, \"learning_rate\": %.17g, \"skipped/malformed\": %llu, "
+                 "\"skipped/image\": %llu, \"skipped/response\": %llu, "
+                 "\"skipped/truncation\": %llu}\n",
+                 gnorm, (double)o.lr, (unsigned long long)sk[0], (unsigned long long)sk[1],
+                 (unsigned long long)sk[2], (unsigned long long)sk[3]);
+        memcpy(rs->skipped, sk, sizeof rs->skipped);
         st = append_line(log, log_path, line);
         r->sum->last_loss = s.loss / s.n;
         r->sum->steps = rs->step;
@@ -657,6 +674,7 @@ silkie_status silkie_trainer_run(silkie_trainer *t, const silkie_train_run_param
     if (st == SILKIE_OK && from) {
         run_state want = rs;
         st = load_checkpoint(t, p.out_dir, from, &want, &rs);
+        memcpy(out->skipped, rs.skipped, sizeof out->skipped);
         out->resumed_from = from;
         SK_LOGI("resuming from %s/checkpoint-%u", p.out_dir, from);
     }
