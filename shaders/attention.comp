@@ -42,6 +42,13 @@ layout(binding = 5) readonly buffer S { int step[]; };
 
 const float MASKED = -1.0e30;
 
+// Segment exclusion: query at absolute index qa skips keys [seg_begin, seg_end) once past
+// them. Never true when seg_end <= seg_begin, so unpacked calls compute exactly as before.
+bool seg_hidden(uint qa, uint key)
+{
+    return qa >= pc.seg_end && key >= pc.seg_begin && key < pc.seg_end;
+}
+
 #ifndef SPLIT
 const uint TPQ = gl_WorkGroupSize.x / BQ; // invocations per query in the accumulate phase
 const uint ACC = D_MAX / TPQ;             // output columns owned by one invocation
@@ -104,7 +111,8 @@ void main()
             const uint qq = p / BK;
             const uint key = k0 + p - qq * BK;
             float s = MASKED;
-            if (key < kv_end && (pc.causal == 0 || key <= q_pos0 + q0 + qq)) {
+            if (key < kv_end && (pc.causal == 0 || key <= q_pos0 + q0 + qq) &&
+                !seg_hidden(q_pos0 + q0 + qq, key)) {
                 const uint kb = pc.k_off + key * pc.k_stride + h * D;
                 const uint qb = qq * D_MAX;
                 // Four independent chains keep four loads in flight per invocation.
@@ -229,7 +237,8 @@ void main()
             float part = 0.0;
             [[unroll]] for (uint j = 0; j < ACC; j++) part = fma(qr[j], kr[u][j], part);
             const float sc = subgroupAdd(part);
-            if (key0 + u * G < n_vis) { // uniform in the subgroup
+            // Uniform in the subgroup; a hidden key leaves (m, l, acc) untouched.
+            if (key0 + u * G < n_vis && !seg_hidden(q_pos0 + qi, key0 + u * G)) {
                 const float m_new = max(m, sc);
                 const float alpha = exp(m - m_new);
                 const float p = exp(sc - m_new);

@@ -4,7 +4,7 @@
 #include "include/params/attention_back.h"
 // Backward of attention.comp for one head h, recomputing the probabilities from the forward's
 // log-sum-exp instead of storing them:
-//   P_ij   = exp(scale * q_i.k_j - lse_i)            (0 where the causal mask hides key j)
+//   P_ij   = exp(scale * q_i.k_j - lse_i)    (0 where the causal or segment rule hides key j)
 //   dP_ij  = dy_i.v_j,   delta_i = dy_i.y_i = sum_j P_ij dP_ij
 //   dS_ij  = P_ij (dP_ij - delta_i)
 //   dq_i = scale * sum_j dS_ij k_j,   dk_j = scale * sum_i dS_ij q_i,   dv_j = sum_i P_ij dy_i
@@ -22,6 +22,13 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const uint BQ = 16;     // queries per block (DQ) or tile (DKV)
 layout(constant_id = 2) const uint BK = 32;     // keys per tile (DQ) or block (DKV)
 layout(constant_id = 3) const uint D_MAX = 128; // largest head_dim this pipeline serves
+
+// Segment exclusion as in the forward: query at absolute index qa skips keys
+// [seg_begin, seg_end) once past them; never true when seg_end <= seg_begin.
+bool seg_hidden(uint qa, uint key)
+{
+    return qa >= pc.seg_end && key >= pc.seg_begin && key < pc.seg_end;
+}
 
 #if defined(SK_VARIANT_DELTA)
 layout(binding = 0) readonly buffer Y { float y[]; };
@@ -94,7 +101,8 @@ void main()
             const uint key = k0 + p - qq * BK;
             float g = 0.0;
             if (key < kv_end && q0 + qq < pc.n_q &&
-                (pc.causal == 0 || key <= pc.q_pos0 + q0 + qq)) {
+                (pc.causal == 0 || key <= pc.q_pos0 + q0 + qq) &&
+                !seg_hidden(pc.q_pos0 + q0 + qq, key)) {
                 const uint kb = pc.k_off + key * pc.k_stride + h * D;
                 const uint vb = pc.v_off + key * pc.v_stride + h * D;
                 const uint rb = qq * D_MAX;
@@ -184,7 +192,8 @@ void main()
             const uint i = i0 + p - kk * BQ;
             const uint key = k0 + kk;
             float pr = 0.0, g = 0.0;
-            if (key < pc.n_kv && i < pc.n_q && (pc.causal == 0 || key <= pc.q_pos0 + i)) {
+            if (key < pc.n_kv && i < pc.n_q && (pc.causal == 0 || key <= pc.q_pos0 + i) &&
+                !seg_hidden(pc.q_pos0 + i, key)) {
                 const uint qb = pc.q_off + i * pc.q_stride + h * D;
                 const uint gb = pc.dy_off + i * pc.dy_stride + h * D;
                 const uint rb = kk * D_MAX;

@@ -83,26 +83,38 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
     const uint32_t Nq = bp.with_image ? m->cfg.visual.n_queries : 0;
     const uint32_t P = bp.prompt_tokens + (bp.with_image ? Nq + 2 : 0), R = bp.response_tokens;
     const uint32_t T = P + R;
-    int32_t *ids[2] = {SK_NEW_ARRAY(int32_t, T), SK_NEW_ARRAY(int32_t, T)};
-    uint8_t *scored = SK_NEW_ARRAY(uint8_t, T);
-    if (st == SILKIE_OK && (!ids[0] || !ids[1] || !scored))
-        st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "bench_train: sequences");
-    for (uint32_t k = 0; st == SILKIE_OK && k < 2; k++)
-        for (uint32_t i = 0; i < T; i++) {
-            ids[k][i] = (int32_t)((i * 7919u + k * 104729u * (i >= P)) % 150000u);
-            scored[i] = i >= P;
+    /* A pair as the trainer holds it: one prompt, two responses that differ from their first
+     * token on; the trainer packs it into one pass. */
+    for (int k = 0; st == SILKIE_OK && k < 2; k++) {
+        t->ids[k] = SK_NEW_ARRAY(int32_t, T);
+        t->scored[k] = SK_NEW_ARRAY(uint8_t, T);
+        if (!t->ids[k] || !t->scored[k]) {
+            st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "bench_train: sequences");
+            break;
         }
+        t->n[k] = t->cap[k] = T;
+        for (uint32_t i = 0; i < T; i++) {
+            t->ids[k][i] = (int32_t)((i * 7919u + (uint32_t)k * 104729u * (i >= P)) % 150000u);
+            t->scored[k][i] = i >= P;
+        }
+        if (bp.with_image) t->ids[k][0] = m->cfg.visual.image_start_id;
+    }
     silkie_owned_tensor feat = {0};
     silkie_qwen_inject inj = {0};
     if (st == SILKIE_OK && bp.with_image) {
-        ids[0][0] = ids[1][0] = m->cfg.visual.image_start_id;
         st = silkie_qwen_features_alloc(m->q, &feat);
         inj = (silkie_qwen_inject){.features = &feat.t, .row = 1};
     }
-    if (st == SILKIE_OK) st = silkie_trainer_ensure_ws(t, T);
+    if (st == SILKIE_OK) st = silkie_trainer_pack_pair(t);
+    if (st == SILKIE_OK) st = silkie_trainer_ensure_ws(t, t->pk.n_tokens);
     out->seq_tokens = T;
     const silkie_optim_params op = {.lr = 1e-5f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
                                     .weight_decay = 0.05f, .max_grad_norm = 1.0f};
+    silkie_qwen_train_seq seq = t->pk;
+    seq.inject = bp.with_image ? &inj : NULL;
+    seq.n_inject = bp.with_image ? 1u : 0u;
+    for (uint32_t i = 0; st == SILKIE_OK && i < seq.n_tokens; i++)
+        t->pk_g[i] = i < seq.seg_begin ? 0.0f : i < seq.seg_end ? -0.05f : 0.05f;
     /* steps == 0: allocate everything a step needs and report memory without running it. */
     for (uint32_t step = 0; st == SILKIE_OK && bp.steps && step <= bp.steps; step++) {
         double ms[5] = {0};
@@ -117,28 +129,17 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
             if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(t->vcmd);
         }
         ms[0] = ms_since(t0);
-        silkie_qwen_train_seq seq[2];
-        silkie_qwen_train_pass pol[2];
-        for (int k = 0; k < 2; k++) {
-            seq[k] = (silkie_qwen_train_seq){.ids = ids[k], .scored = scored, .n_tokens = T,
-                                             .inject = bp.with_image ? &inj : NULL,
-                                             .n_inject = bp.with_image ? 1u : 0u};
-            pol[k] = (silkie_qwen_train_pass){.lora = &t->lora, .slot = k, .dropout_seed = 1,
-                                              .dropout_stream = (uint32_t)(k * 1000)};
-        }
         const silkie_qwen_train_pass ref = {.slot = -1};
-        silkie_qwen_train_result r[4];
+        const silkie_qwen_train_pass pol = {.lora = &t->lora, .slot = 0, .dropout_seed = 1,
+                                            .dropout_stream = step * 1000};
         t0 = silkie_time_ns();
-        for (int k = 0; st == SILKIE_OK && k < 2; k++)
-            st = silkie_qwen_train_forward(t->ws, &seq[k], &ref, &r[2 + k]);
+        if (st == SILKIE_OK) st = silkie_qwen_train_forward(t->ws, &seq, &ref, t->pk_lp, NULL);
         ms[1] = ms_since(t0);
         t0 = silkie_time_ns();
-        for (int k = 0; st == SILKIE_OK && k < 2; k++)
-            st = silkie_qwen_train_forward(t->ws, &seq[k], &pol[k], &r[k]);
+        if (st == SILKIE_OK) st = silkie_qwen_train_forward(t->ws, &seq, &pol, t->pk_lp, t->pk_lg);
         ms[2] = ms_since(t0);
         t0 = silkie_time_ns();
-        for (int k = 0; st == SILKIE_OK && k < 2; k++)
-            st = silkie_qwen_train_backward(t->ws, &seq[k], &pol[k], k ? 0.05f : -0.05f);
+        if (st == SILKIE_OK) st = silkie_qwen_train_backward(t->ws, &seq, &pol, t->pk_g);
         ms[3] = ms_since(t0);
         t0 = silkie_time_ns();
         if (st == SILKIE_OK) st = silkie_trainer_step(t, &op, NULL);
@@ -168,9 +169,6 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
     }
     out->peak_host_bytes = peak_rss();
     silkie_tensor_free(&feat);
-    silkie_free(ids[0]);
-    silkie_free(ids[1]);
-    silkie_free(scored);
     silkie_trainer_destroy(t);
     silkie_model_release_ref(m);
     return st;

@@ -86,6 +86,12 @@ void silkie_trainer_destroy(silkie_trainer *t)
         silkie_free(t->ids[k]);
         silkie_free(t->scored[k]);
     }
+    silkie_free(t->pk_buf_ids);
+    silkie_free(t->pk_buf_pos);
+    silkie_free(t->pk_buf_lab);
+    silkie_free(t->pk_g);
+    silkie_free(t->pk_lp);
+    silkie_free(t->pk_lg);
     silkie_free(t->names);
     silkie_free(t->tensor_slot);
     silkie_free(t->system);
@@ -340,7 +346,7 @@ silkie_status silkie_trainer_ensure_ws(silkie_trainer *t, uint32_t tokens)
     silkie_qwen_train_ws_destroy(t->ws);
     t->ws = NULL;
     uint32_t n = (tokens + WS_ROUND - 1) / WS_ROUND * WS_ROUND;
-    SK_CHECK(silkie_qwen_train_ws_create(t->m->q, &t->lora, n, 2, &t->ws));
+    SK_CHECK(silkie_qwen_train_ws_create(t->m->q, &t->lora, n, 1, &t->ws));
     t->ws_tokens = n;
     return SILKIE_OK;
 }
@@ -364,8 +370,68 @@ static silkie_status check_pair(const silkie_pref_pair *pair)
 }
 
 static silkie_status policy_and_loss(silkie_trainer *t, const silkie_qwen_train_seq *seq,
-                                     const silkie_pref_pair *pair, const double *ref_logps,
-                                     float grad_scale, silkie_dpo_metrics *out);
+                                     const double *ref_logps, float grad_scale,
+                                     silkie_dpo_metrics *out);
+
+/* Packs the pair into one pass: the rows both sequences share (all but the last token of their
+ * common prefix), then the chosen continuation, then the rejected one at the positions it has
+ * in its own sequence. Each row predicts the next token of its own sequence. */
+silkie_status silkie_trainer_pack_pair(silkie_trainer *t)
+{
+    const int32_t *c = t->ids[0], *r = t->ids[1];
+    const uint8_t *sc = t->scored[0], *sr = t->scored[1];
+    const uint32_t nc = t->n[0], nr = t->n[1];
+    uint32_t lcp = 0;
+    while (lcp < nc && lcp < nr && c[lcp] == r[lcp]) lcp++;
+    const uint32_t s = lcp ? lcp - 1 : 0, na = nc - s, nb = nr - s, T = s + na + nb;
+    if (T > t->pk_cap) {
+        int32_t *i32[3];
+        float *f32[3];
+        for (int k = 0; k < 3; k++) {
+            i32[k] = SK_NEW_ARRAY(int32_t, T);
+            f32[k] = SK_NEW_ARRAY(float, T);
+        }
+        int ok = 1;
+        for (int k = 0; k < 3; k++) ok = ok && i32[k] && f32[k];
+        if (!ok) {
+            for (int k = 0; k < 3; k++) {
+                silkie_free(i32[k]);
+                silkie_free(f32[k]);
+            }
+            return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: %u packed rows", T);
+        }
+        silkie_free(t->pk_buf_ids);
+        silkie_free(t->pk_buf_pos);
+        silkie_free(t->pk_buf_lab);
+        silkie_free(t->pk_g);
+        silkie_free(t->pk_lp);
+        silkie_free(t->pk_lg);
+        t->pk_buf_ids = i32[0], t->pk_buf_pos = i32[1], t->pk_buf_lab = i32[2];
+        t->pk_g = f32[0], t->pk_lp = f32[1], t->pk_lg = f32[2];
+        t->pk_cap = T;
+    }
+    int32_t *ids = t->pk_buf_ids, *pos = t->pk_buf_pos, *lab = t->pk_buf_lab;
+    for (uint32_t i = 0; i < s; i++) {
+        if (sc[i + 1] != sr[i + 1])
+            return SK_FAIL(SILKIE_ERR_INTERNAL, "pair: shared token %u scored differently", i + 1);
+        ids[i] = c[i];
+        pos[i] = (int32_t)i;
+        lab[i] = sc[i + 1] ? c[i + 1] : -1;
+    }
+    for (int k = 0; k < 2; k++) {
+        const int32_t *x = k ? r : c;
+        const uint8_t *m = k ? sr : sc;
+        const uint32_t n = k ? nr : nc, row0 = k ? s + na : s;
+        for (uint32_t i = s; i < n; i++) {
+            ids[row0 + i - s] = x[i];
+            pos[row0 + i - s] = (int32_t)i;
+            lab[row0 + i - s] = i + 1 < n && m[i + 1] ? x[i + 1] : -1;
+        }
+    }
+    t->pk = (silkie_qwen_train_seq){.ids = ids, .pos = pos, .labels = lab, .n_tokens = T,
+                                    .seg_begin = s, .seg_end = s + na};
+    return SILKIE_OK;
+}
 
 silkie_status silkie_trainer_pair(silkie_trainer *t, const silkie_pref_pair *pair,
                                   float grad_scale, silkie_dpo_metrics *out)
@@ -396,64 +462,71 @@ silkie_status silkie_trainer_pair_ref(silkie_trainer *t, const silkie_pref_pair 
     for (int k = 0; k < 2 && st == SILKIE_OK; k++)
         st = build_side(t, &turn[k], k, SK_MAX(rl[0], rl[1]), &cut[k]);
     silkie_free(query);
-    if (st == SILKIE_OK) st = silkie_trainer_ensure_ws(t, SK_MAX(t->n[0], t->n[1]));
+    if (st == SILKIE_OK) st = silkie_trainer_pack_pair(t);
+    if (st == SILKIE_OK) st = silkie_trainer_ensure_ws(t, t->pk.n_tokens);
     if (st == SILKIE_OK) st = encode_images(t, pair);
     if (st != SILKIE_OK) return st;
 
-    /* Both sides share the prompt, so the image rows sit at the same positions in each. */
-    silkie_qwen_inject inj[2][MAX_PAIR_IMAGES];
-    silkie_qwen_train_seq seq[2];
+    /* The image spans lie in the shared prompt rows of the packed pass. */
+    silkie_qwen_inject inj[MAX_PAIR_IMAGES];
     const uint32_t Nq = t->m->cfg.visual.n_queries;
-    for (int k = 0; k < 2; k++) {
-        uint32_t n_inj = 0;
-        for (uint32_t i = 0, found = 0; i + 1 < t->n[k] && found < pair->n_images; i++) {
-            if (t->ids[k][i] != t->m->cfg.visual.image_start_id) continue;
-            if (i + 1 + Nq > t->n[k])
-                return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: image %u's span is cut", found + 1);
-            inj[k][n_inj++] = (silkie_qwen_inject){.features = &t->features[found].t,
-                                                   .row = i + 1};
-            found++;
-        }
-        if (n_inj != pair->n_images)
-            return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: %u image spans for %u images", n_inj,
-                           pair->n_images);
-        seq[k] = (silkie_qwen_train_seq){.ids = t->ids[k], .scored = t->scored[k],
-                                         .n_tokens = t->n[k], .inject = inj[k],
-                                         .n_inject = n_inj};
+    uint32_t n_inj = 0;
+    for (uint32_t i = 0; i < t->pk.seg_begin && n_inj < pair->n_images; i++) {
+        if (t->pk.ids[i] != t->m->cfg.visual.image_start_id) continue;
+        if (i + 1 + Nq > t->pk.seg_begin)
+            return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: image %u's span is cut", n_inj + 1);
+        inj[n_inj] = (silkie_qwen_inject){.features = &t->features[n_inj].t, .row = i + 1};
+        n_inj++;
     }
+    if (n_inj != pair->n_images)
+        return SK_FAIL(SILKIE_ERR_BAD_DATA, "pair: %u image spans for %u images", n_inj,
+                       pair->n_images);
+    silkie_qwen_train_seq seq = t->pk;
+    seq.inject = inj;
+    seq.n_inject = n_inj;
     /* Evaluation (no gradient) runs without dropout, as a model in eval mode does. */
     const float dropout = t->lora.dropout;
     if (grad_scale == 0.0f) t->lora.dropout = 0.0f;
-    silkie_status fst = policy_and_loss(t, seq, pair, ref_logps, grad_scale, out);
+    silkie_status fst = policy_and_loss(t, &seq, ref_logps, grad_scale, out);
     t->lora.dropout = dropout;
     return fst;
 }
 
-static silkie_status policy_and_loss(silkie_trainer *t, const silkie_qwen_train_seq *seq,
-                                     const silkie_pref_pair *pair, const double *ref_logps,
-                                     float grad_scale, silkie_dpo_metrics *out)
+/* Chosen (side 0) and rejected (1) sums over the packed rows: the shared rows count for both. */
+static void side_sums(const silkie_trainer *t, const float *v, double sums[2])
 {
-    (void)pair;
-    const int ref_given = ref_logps != NULL;
-    const uint32_t streams = t->lora.n_layers * SILKIE_LORA_N_TARGETS;
+    const silkie_qwen_train_seq *s = &t->pk;
+    double shared = 0.0, a = 0.0, b = 0.0;
+    for (uint32_t i = 0; i < s->seg_begin; i++) shared += v[i];
+    for (uint32_t i = s->seg_begin; i < s->seg_end; i++) a += v[i];
+    for (uint32_t i = s->seg_end; i < s->n_tokens; i++) b += v[i];
+    sums[0] = shared + a;
+    sums[1] = shared + b;
+}
+
+static silkie_status policy_and_loss(silkie_trainer *t, const silkie_qwen_train_seq *seq,
+                                     const double *ref_logps, float grad_scale,
+                                     silkie_dpo_metrics *out)
+{
+    const uint32_t T = seq->n_tokens;
     const uint32_t seed = (uint32_t)(t->p.seed ^ (t->p.seed >> 32));
-    silkie_qwen_train_pass ref = {.slot = -1};
-    silkie_qwen_train_pass pol[2];
-    for (int k = 0; k < 2; k++)
-        pol[k] = (silkie_qwen_train_pass){.lora = &t->lora, .slot = k, .dropout_seed = seed,
-                                          .dropout_stream = (uint32_t)((t->n_pairs * 2 + k) *
-                                                                       streams)};
+    const silkie_qwen_train_pass ref = {.slot = -1};
+    const silkie_qwen_train_pass pol = {
+        .lora = &t->lora, .slot = 0, .dropout_seed = seed,
+        .dropout_stream = (uint32_t)(t->n_pairs * t->lora.n_layers * SILKIE_LORA_N_TARGETS)};
     t->n_pairs++;
-    silkie_qwen_train_result res[4];
-    if (!ref_given) {
-        SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &ref, &res[2]));
-        SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &ref, &res[3]));
+    double rs[2], ps[2], ls[2];
+    if (ref_logps) {
+        rs[0] = ref_logps[0];
+        rs[1] = ref_logps[1];
+    } else {
+        SK_CHECK(silkie_qwen_train_forward(t->ws, seq, &ref, t->pk_lp, NULL));
+        side_sums(t, t->pk_lp, rs);
     }
-    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[0], &pol[0], &res[0]));
-    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq[1], &pol[1], &res[1]));
-    const double pc = res[0].logp_sum, pr = res[1].logp_sum;
-    const double rc = ref_given ? ref_logps[0] : res[2].logp_sum;
-    const double rr = ref_given ? ref_logps[1] : res[3].logp_sum;
+    SK_CHECK(silkie_qwen_train_forward(t->ws, seq, &pol, t->pk_lp, t->pk_lg));
+    side_sums(t, t->pk_lp, ps);
+    side_sums(t, t->pk_lg, ls);
+    const double pc = ps[0], pr = ps[1], rc = rs[0], rr = rs[1];
     const double beta = t->p.beta, z = (pc - pr) - (rc - rr);
     silkie_dpo_loss_value v = silkie_dpo_loss_eval(t->p.loss, beta, t->p.label_smoothing, z);
     *out = (silkie_dpo_metrics){.policy_chosen_logps = pc, .policy_rejected_logps = pr,
@@ -462,14 +535,17 @@ static silkie_status policy_and_loss(silkie_trainer *t, const silkie_qwen_train_
                                 .chosen_rewards = beta * (pc - rc),
                                 .rejected_rewards = beta * (pr - rr),
                                 .chosen_tokens = t->n[0], .rejected_tokens = t->n[1],
-                                .policy_chosen_mean_logit = res[0].mean_logit,
-                                .policy_rejected_mean_logit = res[1].mean_logit};
+                                .policy_chosen_mean_logit = ls[0] / t->n[0],
+                                .policy_rejected_mean_logit = ls[1] / t->n[1]};
     if (!isfinite(v.loss) || !isfinite(v.dloss_dz))
         return SK_FAIL(SILKIE_ERR_NOT_FINITE, "pair: loss is not finite (logit %g)", z);
     if (grad_scale == 0.0f) return SILKIE_OK;
+    /* d loss / d logp: +g for chosen rows, -g for rejected rows; the shared rows belong to
+     * both, so their weights cancel (as the <|im_start|> term cancels in the margin). */
     const float g = (float)(grad_scale * v.dloss_dz);
-    SK_CHECK(silkie_qwen_train_backward(t->ws, &seq[0], &pol[0], g));
-    return silkie_qwen_train_backward(t->ws, &seq[1], &pol[1], -g);
+    for (uint32_t i = 0; i < T; i++)
+        t->pk_g[i] = i < seq->seg_begin ? 0.0f : i < seq->seg_end ? g : -g;
+    return silkie_qwen_train_backward(t->ws, seq, &pol, t->pk_g);
 }
 
 uint32_t silkie_trainer_n_tensors(const silkie_trainer *t) { return t ? t->n_tensors : 0; }
@@ -489,21 +565,21 @@ uint64_t silkie_hash64(uint64_t h, const void *data, size_t n)
 silkie_status silkie_trainer_model_fingerprint(silkie_trainer *t, uint64_t *out)
 {
     enum { N = 24 };
-    int32_t ids[N];
-    uint8_t scored[N];
+    int32_t ids[N], pos[N], lab[N];
+    float lp[N], lg[N];
     const uint32_t V = t->m->cfg.vocab_size;
     for (uint32_t i = 0; i < N; i++) {
         ids[i] = (int32_t)((i * 7919u + 11u) % SK_MIN(V, 151643u));
-        scored[i] = 1;
+        pos[i] = (int32_t)i;
     }
+    for (uint32_t i = 0; i < N; i++) lab[i] = i + 1 < N ? ids[i + 1] : -1;
     SK_CHECK(silkie_trainer_ensure_ws(t, N));
-    const silkie_qwen_train_seq seq = {.ids = ids, .scored = scored, .n_tokens = N};
+    const silkie_qwen_train_seq seq = {.ids = ids, .pos = pos, .labels = lab, .n_tokens = N};
     const silkie_qwen_train_pass ref = {.slot = -1};
-    silkie_qwen_train_result r;
-    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq, &ref, &r));
+    SK_CHECK(silkie_qwen_train_forward(t->ws, &seq, &ref, lp, lg));
     uint64_t h = silkie_hash64(SILKIE_HASH64_INIT, &t->m->cfg, sizeof t->m->cfg);
-    h = silkie_hash64(h, &r.logp_sum, sizeof r.logp_sum);
-    *out = silkie_hash64(h, &r.mean_logit, sizeof r.mean_logit);
+    h = silkie_hash64(h, lp, sizeof lp);
+    *out = silkie_hash64(h, lg, sizeof lg);
     return SILKIE_OK;
 }
 

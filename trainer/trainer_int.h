@@ -23,6 +23,11 @@ struct silkie_trainer {
     int32_t *ids[2];
     uint8_t *scored[2];
     uint32_t n[2], cap[2];
+    /* the pair packed into one pass (pack_pair), and per-row results */
+    silkie_qwen_train_seq pk;
+    int32_t *pk_buf_ids, *pk_buf_pos, *pk_buf_lab;
+    float *pk_g, *pk_lp, *pk_lg;
+    uint32_t pk_cap;
     uint32_t n_tensors;
     char (*names)[160];
     uint32_t *tensor_slot;        /* module index * 2 + (B ? 1 : 0) */
@@ -44,6 +49,8 @@ silkie_status silkie_trainer_model_fingerprint(silkie_trainer *t, uint64_t *out)
 silkie_status silkie_trainer_tensor_at(const silkie_trainer *t, uint32_t i,
                                        silkie_lora_module **m, int *b);
 silkie_status silkie_trainer_optim_alloc(silkie_trainer *t);
+/* Packs t->ids/scored/n (chosen, rejected) into t->pk: shared prefix rows, then each side. */
+silkie_status silkie_trainer_pack_pair(silkie_trainer *t);
 /* Training scratch for sequences of up to `tokens` (grown, never shrunk). */
 silkie_status silkie_trainer_ensure_ws(silkie_trainer *t, uint32_t tokens);
 void silkie_trainer_optim_release(silkie_trainer *t);

@@ -201,6 +201,7 @@ typedef struct silkie_qwen_block_io {
     silkie_qwen_kv *kv;                    /* inference: append k/v at step[0], attend step[1] */
     const silkie_tensor *step;
     silkie_tensor *lse;                    /* training: [n_heads, T] */
+    uint32_t seg_begin, seg_end;           /* training: packed-pair attention segment */
     silkie_tensor *x_mid;                  /* training: X after the attention residual */
     float freq_base;
     uint32_t logn_base;
@@ -241,11 +242,16 @@ void silkie_qwen_train_ws_destroy(silkie_qwen_train_ws *w);
 /* Device bytes the workspace holds. */
 uint64_t silkie_qwen_train_ws_bytes(const silkie_qwen_train_ws *w);
 
+/* One training pass over T rows. A DPO pair is packed into one pass: [shared prefix | chosen
+ * continuation | rejected continuation], each continuation at the positions it has in its own
+ * sequence, the rejected rows not attending to the chosen ones (seg_begin/seg_end), so the
+ * prompt (and its image) is computed once for both. */
 typedef struct silkie_qwen_train_seq {
-    const int32_t *ids;
-    const uint8_t *scored;  /* token t (t >= 1) counts when scored[t]; its log-prob comes from
-                               the logits at t - 1 */
+    const int32_t *ids;     /* [n_tokens] */
+    const int32_t *pos;     /* [n_tokens] RoPE positions */
+    const int32_t *labels;  /* [n_tokens] the id row t predicts where its log-prob counts, or -1 */
     uint32_t n_tokens;
+    uint32_t seg_begin, seg_end; /* rows >= seg_end do not see rows [seg_begin, seg_end) */
     const silkie_qwen_inject *inject;
     uint32_t n_inject;
 } silkie_qwen_train_seq;
@@ -257,17 +263,15 @@ typedef struct silkie_qwen_train_pass {
     uint32_t dropout_stream;
 } silkie_qwen_train_pass;
 
-typedef struct silkie_qwen_train_result {
-    double logp_sum;   /* sum over scored tokens (float64 sum of per-token float32 values) */
-    double mean_logit; /* mean of all logits over every position and the whole vocabulary */
-} silkie_qwen_train_result;
+/* Forward: row_logp[t] = log softmax(logits[t])[labels[t]] (0 where labels[t] < 0) and
+ * row_logit[t] = the mean of row t's logits over the vocabulary; either may be NULL. */
 silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
-                                        const silkie_qwen_train_pass *p,
-                                        silkie_qwen_train_result *out);
-/* Backward of g * logp_sum for the sequence and pass of the latest forward into p->slot:
- * gradients are added to the lora modules' ga/gb. */
+                                        const silkie_qwen_train_pass *p, float *row_logp,
+                                        float *row_logit);
+/* Backward of sum_t g[t] * row_logp[t] for the sequence and pass of the latest forward into
+ * p->slot: gradients are added to the lora modules' ga/gb. g: [n_tokens] (0 where unscored). */
 silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
-                                         const silkie_qwen_train_pass *p, float g);
+                                         const silkie_qwen_train_pass *p, const float *g);
 
 /* Dynamic NTK base for a prefill of length L (spec §5.5). */
 float silkie_qwen_ntk_base(const silkie_model_config *cfg, uint32_t prefill_len);

@@ -166,7 +166,9 @@ silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, u
                                   .head_dim = cfg->head_dim,
                                   .scale = 1.0f / sqrtf((float)cfg->head_dim),
                                   .causal = 1,
-                                  .n_kv = T};
+                                  .n_kv = T,
+                                  .seg_begin = io->seg_begin,
+                                  .seg_end = io->seg_end};
     silkie_tensor Q = silkie_tensor_cols(&io->QKV, 0, H), K = silkie_tensor_cols(&io->QKV, H, H);
     silkie_tensor V = silkie_tensor_cols(&io->QKV, 2 * H, H);
     silkie_tensor UP = silkie_tensor_cols(&io->MLP, 0, F), GATE = silkie_tensor_cols(&io->MLP, F, F);

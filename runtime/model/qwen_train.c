@@ -178,11 +178,14 @@ static silkie_tensor lm_head_rows(const silkie_qwen *q, uint32_t v0, uint32_t *n
 static silkie_status check_seq(const silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
                                const silkie_qwen_train_pass *p)
 {
-    if (!s || !s->ids || !s->scored || !p)
+    if (!s || !s->ids || !s->pos || !s->labels || !p)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: sequence and pass required");
     if (s->n_tokens < 2 || s->n_tokens > w->max_tokens)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: %u tokens (workspace: 2..%u)",
                        s->n_tokens, w->max_tokens);
+    if (s->seg_end < s->seg_begin || s->seg_end > s->n_tokens)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: segment [%u, %u) of %u rows",
+                       s->seg_begin, s->seg_end, s->n_tokens);
     if (p->slot >= (int32_t)w->n_slots)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: slot %d of %u", p->slot, w->n_slots);
     if (p->lora && p->lora->max_r > w->max_r)
@@ -191,9 +194,9 @@ static silkie_status check_seq(const silkie_qwen_train_ws *w, const silkie_qwen_
     return SILKIE_OK;
 }
 
-/* Host-visible inputs: ids, positions, labels (next token where scored, else -1), g. */
+/* Host-visible inputs: ids, positions, labels and the rows' gradient weights. */
 static silkie_status write_inputs(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
-                                  float g)
+                                  const float *g)
 {
     int32_t *ids = silkie_vk_buffer_map(w->ids.t.buf), *pos = silkie_vk_buffer_map(w->pos.t.buf);
     int32_t *lab = silkie_vk_buffer_map(w->labels.t.buf);
@@ -206,22 +209,26 @@ static silkie_status write_inputs(silkie_qwen_train_ws *w, const silkie_qwen_tra
     gg = (float *)((uint8_t *)gg + w->g.t.offset);
     const int32_t V = (int32_t)w->q->cfg.vocab_size;
     for (uint32_t t = 0; t < s->n_tokens; t++) {
-        if (s->ids[t] < 0 || s->ids[t] >= V)
-            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: token %u is id %d, vocabulary %d",
-                           t, s->ids[t], V);
+        if (s->ids[t] < 0 || s->ids[t] >= V || s->labels[t] >= V || s->pos[t] < 0)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                           "train: row %u: id %d, label %d, position %d (vocabulary %d)", t,
+                           s->ids[t], s->labels[t], s->pos[t], V);
         ids[t] = s->ids[t];
-        pos[t] = (int32_t)t;
-        int scored = t + 1 < s->n_tokens && s->scored[t + 1];
-        lab[t] = scored ? s->ids[t + 1] : -1;
-        gg[t] = scored ? g : 0.0f;
+        pos[t] = s->pos[t];
+        lab[t] = s->labels[t] < 0 ? -1 : s->labels[t];
+        gg[t] = g && lab[t] >= 0 ? g[t] : 0.0f;
+        if (!isfinite(gg[t]))
+            return SK_FAIL(SILKIE_ERR_NOT_FINITE, "train: gradient weight of row %u is not finite",
+                           t);
     }
     return SILKIE_OK;
 }
 
-static silkie_qwen_block_io block_io(silkie_qwen_train_ws *w, uint32_t T,
+static silkie_qwen_block_io block_io(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
                                      const silkie_qwen_train_pass *p, silkie_tensor *pos,
                                      silkie_tensor *lse, silkie_tensor *x_mid)
 {
+    const uint32_t T = s->n_tokens;
     silkie_qwen_block_io io = {.X = rows_of(&w->x, 0, T), .Hn1 = rows_of(&w->hn1, 0, T),
                                .Hn2 = rows_of(&w->hn2, 0, T), .QKV = rows_of(&w->qkv, 0, T),
                                .ATT = rows_of(&w->att, 0, T), .MLP = rows_of(&w->mlp, 0, T),
@@ -229,7 +236,8 @@ static silkie_qwen_block_io block_io(silkie_qwen_train_ws *w, uint32_t T,
                                .x_mid = x_mid, .freq_base = w->q->cfg.rotary_base,
                                .lora = p->lora, .drop = w->drop.t,
                                .dropout_seed = p->dropout_seed,
-                               .dropout_stream = p->dropout_stream};
+                               .dropout_stream = p->dropout_stream,
+                               .seg_begin = s->seg_begin, .seg_end = s->seg_end};
     for (uint32_t t = 0; t < SILKIE_LORA_N_TARGETS; t++) io.U[t] = w->u[t].t;
     return io;
 }
@@ -249,19 +257,19 @@ static silkie_status copy_rows(silkie_op_ctx *c, const silkie_tensor *src, silki
 }
 
 silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
-                                        const silkie_qwen_train_pass *p,
-                                        silkie_qwen_train_result *out)
+                                        const silkie_qwen_train_pass *p, float *row_logp,
+                                        float *row_logit)
 {
     SK_CHECK(check_seq(w, s, p));
     const silkie_qwen *q = w->q;
     const uint32_t T = s->n_tokens, H = q->cfg.hidden_size, V = q->cfg.vocab_size;
-    SK_CHECK(write_inputs(w, s, 0.0f));
+    SK_CHECK(write_inputs(w, s, NULL));
     silkie_tensor ids = w->ids.t, pos = w->pos.t, labels = w->labels.t, logp = w->logp.t;
     ids.ne[0] = pos.ne[0] = labels.ne[0] = logp.ne[0] = T;
     silkie_tensor lse = scratch(&w->lse, T, q->cfg.n_heads);
     silkie_tensor state = slot_state(w, p, T);
     silkie_op_ctx c = {.dev = q->dev, .cmd = w->cmd};
-    silkie_qwen_block_io io = block_io(w, T, p, &pos, &lse, NULL);
+    silkie_qwen_block_io io = block_io(w, s, p, &pos, &lse, NULL);
 
     SK_CHECK(silkie_vk_cmd_begin(w->cmd));
     SK_CHECK(silkie_qwen_record_embed(&c, q, &ids, s->inject, s->n_inject, &io.X));
@@ -274,10 +282,10 @@ silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qw
     }
     silkie_tensor hf = rows_of(&w->hf, 0, T);
     SK_CHECK(silkie_op_rms_norm(&c, &io.X, &q->ln_f.t, &hf, q->cfg.eps));
-    silkie_tensor row_logit = rows_of(&w->row_logit, 0, T);
+    silkie_tensor rl_t = rows_of(&w->row_logit, 0, T);
     const silkie_tensor colsum_row = silkie_tensor_2d(w->colsum.t.buf, w->colsum.t.offset,
                                                       SILKIE_DTYPE_F32, H, 1);
-    SK_CHECK(silkie_op_matmul(&c, &hf, &colsum_row, NULL, &row_logit, NULL));
+    SK_CHECK(silkie_op_matmul(&c, &hf, &colsum_row, NULL, &rl_t, NULL));
     for (uint32_t v0 = 0; v0 < V;) {
         uint32_t n = SK_MIN(w->vocab_block, V - v0);
         silkie_tensor head = lm_head_rows(q, v0, &n);
@@ -292,20 +300,15 @@ silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qw
 
     const float *lp = (const float *)((const uint8_t *)silkie_vk_buffer_map(w->logp.t.buf) +
                                       w->logp.t.offset);
-    const int32_t *lab = (const int32_t *)((const uint8_t *)silkie_vk_buffer_map(
-                                               w->labels.t.buf) + w->labels.t.offset);
     const float *rl = (const float *)((const uint8_t *)silkie_vk_buffer_map(w->row_logit.t.buf) +
                                       w->row_logit.t.offset);
-    double sum = 0.0, lsum = 0.0;
     for (uint32_t t = 0; t < T; t++) {
-        if (lab[t] >= 0) sum += lp[t];
-        lsum += rl[t];
+        if (!isfinite(lp[t]))
+            return SK_FAIL(SILKIE_ERR_NOT_FINITE, "train: log-probability of row %u is %s", t,
+                           isnan(lp[t]) ? "NaN" : "Inf");
+        if (row_logp) row_logp[t] = s->labels[t] >= 0 ? lp[t] : 0.0f;
+        if (row_logit) row_logit[t] = rl[t] / (float)V;
     }
-    if (!isfinite(sum))
-        return SK_FAIL(SILKIE_ERR_NOT_FINITE, "train: log-probability is %s",
-                       isnan(sum) ? "NaN" : "Inf");
-    out->logp_sum = sum;
-    out->mean_logit = lsum / ((double)T * V);
     return SILKIE_OK;
 }
 
@@ -387,7 +390,9 @@ static silkie_status block_backward(silkie_op_ctx *c, silkie_qwen_train_ws *w, u
                                         .head_dim = cfg->head_dim,
                                         .scale = 1.0f / sqrtf((float)cfg->head_dim),
                                         .causal = 1,
-                                        .n_kv = T};
+                                        .n_kv = T,
+                                        .seg_begin = io->seg_begin,
+                                        .seg_end = io->seg_end};
     SK_CHECK(silkie_op_attention_back(c, &Q, &K, &V, &io->ATT, &dATT, io->lse, &delta, &dQ, &dK,
                                       &dV, &ap));
     /* Rotation is orthogonal: its gradient is the inverse rotation. */
@@ -402,12 +407,12 @@ static silkie_status block_backward(silkie_op_ctx *c, silkie_qwen_train_ws *w, u
 }
 
 silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
-                                         const silkie_qwen_train_pass *p, float g)
+                                         const silkie_qwen_train_pass *p, const float *g)
 {
     SK_CHECK(check_seq(w, s, p));
     if (!p->lora || p->slot < 0)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: backward needs an adapter and a slot");
-    if (!isfinite(g)) return SK_FAIL(SILKIE_ERR_NOT_FINITE, "train: loss gradient is not finite");
+    if (!g) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: backward needs row weights");
     const silkie_qwen *q = w->q;
     const uint32_t T = s->n_tokens, V = q->cfg.vocab_size;
     SK_CHECK(write_inputs(w, s, g));
@@ -416,7 +421,7 @@ silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_q
     silkie_tensor lse = scratch(&w->lse, T, q->cfg.n_heads);
     silkie_tensor state = slot_state(w, p, T), x_mid = rows_of(&w->x_mid, 0, T);
     silkie_op_ctx c = {.dev = q->dev, .cmd = w->cmd};
-    silkie_qwen_block_io io = block_io(w, T, p, &pos, &lse, &x_mid);
+    silkie_qwen_block_io io = block_io(w, s, p, &pos, &lse, &x_mid);
     const silkie_owned_tensor *ck = &w->ckpt[p->slot];
     silkie_tensor x_final = rows_of(ck, q->n_layers * T, T);
 

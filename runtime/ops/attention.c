@@ -68,7 +68,8 @@ silkie_status silkie_op_attention(silkie_op_ctx *c, const silkie_tensor *q, cons
                          .q_stride = stride_of(q), .k_stride = stride_of(k),
                          .v_stride = stride_of(v), .y_stride = stride_of(y),
                          .causal = p->causal != 0, .q_pos0 = p->q_pos0, .n_kv = p->n_kv,
-                         .scale = p->scale, .has_lse = lse != NULL, .use_step = step != NULL};
+                         .scale = p->scale, .has_lse = lse != NULL, .use_step = step != NULL,
+                         .seg_begin = p->seg_begin, .seg_end = p->seg_end};
     silkie_vk_binding bind[6];
     SK_CHECK(silkie_op_bind_rows(c, q, SILKIE_VK_READ, "attention", &bind[0], &pc.q_off));
     SK_CHECK(silkie_op_bind_rows(c, k, SILKIE_VK_READ, "attention", &bind[1], &pc.k_off));

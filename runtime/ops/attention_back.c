@@ -104,7 +104,8 @@ silkie_status silkie_op_attention_back(silkie_op_ctx *c, const silkie_tensor *q,
         .causal = p->causal != 0, .q_pos0 = p->q_pos0, .scale = p->scale,
         .q_stride = stride_of(q), .k_stride = stride_of(k), .v_stride = stride_of(v),
         .y_stride = stride_of(y), .dy_stride = stride_of(dy), .dq_stride = stride_of(dq),
-        .dk_stride = stride_of(dk), .dv_stride = stride_of(dv)};
+        .dk_stride = stride_of(dk), .dv_stride = stride_of(dv), .seg_begin = p->seg_begin,
+        .seg_end = p->seg_end};
     silkie_vk_binding bq, bk, bv, by, bdy, blse, bdl_w, bdl_r, bdq, bdk, bdv;
     const char *op = "attention_back";
     SK_CHECK(silkie_op_bind_rows(c, q, SILKIE_VK_READ, op, &bq, &pc.q_off));

@@ -197,6 +197,13 @@ typedef struct silkie_attention_params {
     uint32_t causal;    /* 1: query i (absolute position q_pos0 + i) sees keys 0..q_pos0+i */
     uint32_t q_pos0;    /* static position of query 0 (used when step == NULL) */
     uint32_t n_kv;      /* static key count (used when step == NULL) */
+    /* Segment exclusion, for two sequences packed behind one shared prefix as
+     * [prefix | A | B]: when seg_end > seg_begin, query i (absolute index q = q_pos0 + i, the
+     * index the causal rule uses) with q >= seg_end does not see keys seg_begin <= j < seg_end,
+     * on top of the causal rule and also without it. These are row indices of q and k, not the
+     * RoPE positions. 0, 0 (the default) masks nothing. Honoured by every path (step tensor
+     * and decode included) and by silkie_op_attention_back. */
+    uint32_t seg_begin, seg_end;
 } silkie_attention_params;
 /* y = softmax(scale * q k^T [+ causal mask]) v, per head, with an online softmax (no score
  * matrix in memory). q: f32 [Tq rows, n_heads*head_dim]; k, v: f32 or f16 [>= n_kv rows,

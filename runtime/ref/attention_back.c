@@ -1,15 +1,23 @@
 /* Reference attention backward, per head, straight from the definition: the probability
- * matrix P = softmax(scale * q k^T + mask) is formed whole (in double), then
+ * matrix P = softmax(scale * q k^T + mask) is formed whole (in double; the mask is causal
+ * and/or the segment exclusion of packed sequences), then
  *   dP = dy v^T,  dS = P * (dP - rowsum(P * dP)),
  *   dq = scale dS k,  dk = scale dS^T q,  dv = P^T dy. */
 #include <math.h>
 
 #include "ref/ref_train.h"
 
+/* Key j is visible to the query at absolute index qa (silkie_attention_params). */
+static int visible(uint64_t qa, uint64_t j, int causal, uint32_t seg_begin, uint32_t seg_end)
+{
+    if (causal && j > qa) return 0;
+    return !(qa >= seg_end && j >= seg_begin && j < seg_end);
+}
+
 void silkie_ref_attention_back(const float *q, const float *k, const float *v, const float *dy,
                                float *dq, float *dk, float *dv, uint32_t Tq, uint32_t n_kv,
                                uint32_t n_heads, uint32_t head_dim, float scale, int causal,
-                               uint32_t q_pos0)
+                               uint32_t q_pos0, uint32_t seg_begin, uint32_t seg_end)
 {
     const uint64_t width = (uint64_t)n_heads * head_dim;
     const uint64_t n_pk = (uint64_t)Tq * n_kv;
@@ -24,8 +32,7 @@ void silkie_ref_attention_back(const float *q, const float *k, const float *v, c
     for (uint32_t h = 0; h < n_heads; h++) {
         const uint64_t c0 = (uint64_t)h * head_dim;
         for (uint32_t i = 0; i < Tq; i++) {
-            uint64_t n_vis = n_kv;
-            if (causal && (uint64_t)q_pos0 + i + 1 < n_vis) n_vis = (uint64_t)q_pos0 + i + 1;
+            const uint64_t qa = (uint64_t)q_pos0 + i;
             double *Pi = P + (uint64_t)i * n_kv, *dSi = dS + (uint64_t)i * n_kv;
             double m = -INFINITY;
             for (uint64_t j = 0; j < n_kv; j++) {
@@ -33,11 +40,11 @@ void silkie_ref_attention_back(const float *q, const float *k, const float *v, c
                 for (uint32_t d = 0; d < head_dim; d++)
                     s += (double)q[i * width + c0 + d] * k[j * width + c0 + d];
                 Pi[j] = s * scale;
-                if (j < n_vis) m = fmax(m, Pi[j]);
+                if (visible(qa, j, causal, seg_begin, seg_end)) m = fmax(m, Pi[j]);
             }
             double sum = 0.0;
             for (uint64_t j = 0; j < n_kv; j++) {
-                Pi[j] = j < n_vis ? exp(Pi[j] - m) : 0.0;
+                Pi[j] = visible(qa, j, causal, seg_begin, seg_end) ? exp(Pi[j] - m) : 0.0;
                 sum += Pi[j];
             }
             double rowdot = 0.0;

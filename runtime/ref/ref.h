@@ -36,10 +36,12 @@ void silkie_ref_scale(const float *x, float *y, uint64_t n, float s, float bias)
 void silkie_ref_patchify(const float *img, uint32_t H, uint32_t W, uint32_t patch, float *y);
 void silkie_ref_interp_bicubic(const float *x, uint32_t gh, uint32_t gw, uint32_t D, float *y,
                                uint32_t oh, uint32_t ow);
-/* q [Tq][H*hd], k/v [n_kv][H*hd] (f32), y [Tq][H*hd], lse [H][Tq] or NULL. */
+/* q [Tq][H*hd], k/v [n_kv][H*hd] (f32), y [Tq][H*hd], lse [H][Tq] or NULL. causal, q_pos0,
+ * seg_begin, seg_end as in silkie_attention_params (seg_begin = seg_end = 0: no segment). */
 void silkie_ref_attention(const float *q, const float *k, const float *v, float *y, float *lse,
                           uint32_t Tq, uint32_t n_kv, uint32_t n_heads, uint32_t head_dim,
-                          float scale, int causal, uint32_t q_pos0);
+                          float scale, int causal, uint32_t q_pos0, uint32_t seg_begin,
+                          uint32_t seg_end);
 void silkie_ref_argmax(const float *x, int32_t *y, uint32_t n_cols, uint32_t n_rows);
 void silkie_ref_topk(const float *x, uint32_t n, uint32_t k, float *values, int32_t *indices);
 

@@ -18,10 +18,11 @@ void silkie_ref_logsoftmax_gather(const float *logits, const int32_t *labels, ui
                                   uint32_t V, float *logp, float *lse);
 void silkie_ref_logsoftmax_gather_back(const float *logits, const int32_t *labels,
                                        const float *g, uint32_t T, uint32_t V, float *dlogits);
+/* Masks as silkie_ref_attention (causal, q_pos0, segment [seg_begin, seg_end)). */
 void silkie_ref_attention_back(const float *q, const float *k, const float *v, const float *dy,
                                float *dq, float *dk, float *dv, uint32_t Tq, uint32_t n_kv,
                                uint32_t n_heads, uint32_t head_dim, float scale, int causal,
-                               uint32_t q_pos0);
+                               uint32_t q_pos0, uint32_t seg_begin, uint32_t seg_end);
 
 /* AdamW step and sum of squares, as silkie_op_adamw / silkie_op_sum_sq document. */
 void silkie_ref_adamw(float *p, const float *g, float *m, float *v, uint64_t n, float lr,

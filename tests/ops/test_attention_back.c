@@ -3,8 +3,10 @@
  * Tq != n_kv, odd sizes, head_dim 32 and 128 (and one above 128), several heads, q/k/v read as
  * column views of one fused [T, 3H] activation, y and dy strided, dq/dk/dv written as column
  * views of one [T, 3H] gradient whose pad column and canary guards must come back unchanged.
- * A second run must repeat bit for bit. Then a finite-difference check of the gradients (the
- * reference's and the op's) against a double-precision forward written here. */
+ * A second run must repeat bit for bit. Packed [prefix | A | B] passes with the segment
+ * exclusion (B's queries do not see A's keys) run the same way. Then a finite-difference check
+ * of the gradients (the reference's and the op's) against a double-precision forward written
+ * here, with and without the segment rule. */
 #include <string.h>
 
 #include "harness_vk.h"
@@ -21,6 +23,7 @@ typedef struct {
                      leaves every view at an odd offset (needs Tq == n_kv) */
     uint32_t pad; /* > 0: y and dy are column views of [Tq, H + pad] at column 1 */
     double nmse_max;
+    uint32_t seg_begin, seg_end; /* segment exclusion; 0, 0: none */
 } op_case;
 
 /* The op sums in f32 from an f32 lse, with cancellation in dP - delta, against a double
@@ -39,6 +42,14 @@ static const op_case cases[] = {
     {67, 41, 2, 128, 0, 0, 0, 0, 1e-9},   /* non-causal, more queries than keys */
     {9, 40, 2, 200, 0, 0, 0, 0, 1e-9},    /* head_dim > 128 */
     {130, 130, 1, 64, 1, 0, 1, 0, 1e-9},  /* many tiles of each kind */
+    /* packed [prefix | A | B], segment = A          seg_begin seg_end */
+    {16, 16, 2, 32, 1, 0, 1, 3, 1e-9, 5, 12},      /* 5 + 7 + 4, fused in and out */
+    {62, 62, 2, 128, 1, 0, 1, 1, 1e-9, 40, 49},    /* 40 + 9 + 13, fused */
+    {83, 83, 2, 32, 1, 0, 0, 0, 1e-9, 3, 73},      /* A covers whole key and query tiles */
+    {48, 48, 2, 64, 1, 0, 1, 0, 1e-9, 0, 40},      /* no prefix */
+    {30, 30, 2, 48, 0, 0, 0, 2, 1e-9, 10, 20},     /* non-causal */
+    {20, 45, 2, 64, 1, 25, 0, 0, 1e-9, 10, 30},    /* chunk inside A behind a cache */
+    {12, 12, 1, 200, 1, 0, 0, 0, 1e-9, 3, 8},      /* head_dim > 128 */
 };
 
 /* Host copies of the inputs and outputs of one run. */
@@ -129,7 +140,8 @@ static int run_gpu(silkie_vk_device *d, const op_case *k, const host_io *io, con
     const silkie_attention_params p = {.n_heads = k->n_heads, .head_dim = k->head_dim,
                                        .scale = 1.0f / sqrtf((float)k->head_dim),
                                        .causal = (uint32_t)k->causal, .q_pos0 = k->q_pos0,
-                                       .n_kv = nkv};
+                                       .n_kv = nkv, .seg_begin = k->seg_begin,
+                                       .seg_end = k->seg_end};
     for (int rep = 0; rep < 2; rep++) {
         silkie_op_ctx c;
         if (!sk_op_begin(d, &c)) goto out;
@@ -200,10 +212,11 @@ out:
 
 static void run_case(silkie_vk_device *d, const op_case *k, uint64_t seed)
 {
-    char what[128];
+    char what[160];
     snprintf(what, sizeof what,
-             "attention_back Tq %u n_kv %u H %u hd %u causal %d pos0 %u fused %d", k->Tq,
-             k->n_kv, k->n_heads, k->head_dim, k->causal, k->q_pos0, k->fused);
+             "attention_back Tq %u n_kv %u H %u hd %u causal %d pos0 %u fused %d seg [%u, %u)",
+             k->Tq, k->n_kv, k->n_heads, k->head_dim, k->causal, k->q_pos0, k->fused,
+             k->seg_begin, k->seg_end);
     const uint32_t w = k->n_heads * k->head_dim;
     const uint64_t nq = (uint64_t)k->Tq * w, nk = (uint64_t)k->n_kv * w;
     const uint64_t ns = (uint64_t)k->n_heads * k->Tq;
@@ -220,9 +233,10 @@ static void run_case(silkie_vk_device *d, const op_case *k, uint64_t seed)
     sk_fill_uniform(&rng, v, nk, -1, 1);
     sk_fill_uniform(&rng, dy, nq, -1, 1);
     silkie_ref_attention_back(q, kk, v, dy, want[0], want[1], want[2], k->Tq, k->n_kv,
-                              k->n_heads, k->head_dim, scale, k->causal, k->q_pos0);
+                              k->n_heads, k->head_dim, scale, k->causal, k->q_pos0,
+                              k->seg_begin, k->seg_end);
     silkie_ref_attention(q, kk, v, y, NULL, k->Tq, k->n_kv, k->n_heads, k->head_dim, scale,
-                         k->causal, k->q_pos0);
+                         k->causal, k->q_pos0, k->seg_begin, k->seg_end);
     for (uint32_t h = 0; h < k->n_heads; h++)
         for (uint32_t i = 0; i < k->Tq; i++) {
             double s = 0.0;
@@ -239,7 +253,7 @@ static void run_case(silkie_vk_device *d, const op_case *k, uint64_t seed)
         const uint64_t n[3] = {nq, nk, nk};
         double worst = 0.0, worst_abs = 0.0;
         for (int t = 0; t < 3; t++) {
-            char w2[160];
+            char w2[200];
             snprintf(w2, sizeof w2, "%s: %s", what, names[t]);
             sk_check_close(w2, want[t], got[t], n[t], k->nmse_max, 1e-4, seed);
             worst = fmax(worst, sk_nmse(want[t], got[t], n[t]));
@@ -267,6 +281,7 @@ typedef struct {
     uint32_t Tq, n_kv, H, D;
     int causal;
     uint32_t q_pos0;
+    uint32_t seg_begin, seg_end;
 } fd_shape;
 
 /* L = sum(r * attention(q, k, v)) entirely in double, written independently of the library. */
@@ -278,14 +293,16 @@ static double loss(const fd_shape *s, const double *q, const double *k, const do
     double L = 0.0;
     for (uint32_t h = 0; h < s->H; h++)
         for (uint32_t i = 0; i < s->Tq; i++) {
-            uint32_t n = s->n_kv;
-            if (s->causal && s->q_pos0 + i + 1 < n) n = s->q_pos0 + i + 1;
+            const uint32_t qa = s->q_pos0 + i, n = s->n_kv;
             double m = -INFINITY, z = 0.0;
             for (uint32_t j = 0; j < n; j++) {
+                /* Hidden keys: causal (j > qa) or in the segment behind a query past it. */
+                const int hide = (s->causal && j > qa) ||
+                                 (qa >= s->seg_end && j >= s->seg_begin && j < s->seg_end);
                 double dot = 0.0;
                 for (uint32_t c = 0; c < s->D; c++)
                     dot += q[(size_t)i * w + h * s->D + c] * k[(size_t)j * w + h * s->D + c];
-                srow[j] = dot * scale;
+                srow[j] = hide ? -INFINITY : dot * scale;
                 if (srow[j] > m) m = srow[j];
             }
             for (uint32_t j = 0; j < n; j++) {
@@ -321,9 +338,9 @@ static void fd_check(silkie_vk_device *d, const fd_shape *s, uint64_t seed)
     const uint32_t w = s->H * s->D;
     const uint64_t nq = (uint64_t)s->Tq * w, nk = (uint64_t)s->n_kv * w;
     const uint64_t n[3] = {nq, nk, nk};
-    char what[128];
-    snprintf(what, sizeof what, "fd Tq %u n_kv %u H %u hd %u causal %d pos0 %u", s->Tq, s->n_kv,
-             s->H, s->D, s->causal, s->q_pos0);
+    char what[160];
+    snprintf(what, sizeof what, "fd Tq %u n_kv %u H %u hd %u causal %d pos0 %u seg [%u, %u)",
+             s->Tq, s->n_kv, s->H, s->D, s->causal, s->q_pos0, s->seg_begin, s->seg_end);
     sk_rng rng;
     sk_rng_seed(&rng, seed);
     float *x[3], *r = silkie_malloc(nq * 4), *g_ref[3], *g_op[3];
@@ -340,9 +357,11 @@ static void fd_check(silkie_vk_device *d, const fd_shape *s, uint64_t seed)
     sk_fill_uniform(&rng, r, nq, -1, 1);
     const float scale = 1.0f / sqrtf((float)s->D);
     silkie_ref_attention_back(x[0], x[1], x[2], r, g_ref[0], g_ref[1], g_ref[2], s->Tq, s->n_kv,
-                              s->H, s->D, scale, s->causal, s->q_pos0);
+                              s->H, s->D, scale, s->causal, s->q_pos0, s->seg_begin,
+                              s->seg_end);
     const op_case oc = {.Tq = s->Tq, .n_kv = s->n_kv, .n_heads = s->H, .head_dim = s->D,
-                        .causal = s->causal, .q_pos0 = s->q_pos0};
+                        .causal = s->causal, .q_pos0 = s->q_pos0,
+                        .seg_begin = s->seg_begin, .seg_end = s->seg_end};
     const host_io io = {.q = x[0], .k = x[1], .v = x[2], .dy = r, .dq = g_op[0],
                         .dk = g_op[1], .dv = g_op[2], .delta = delta};
     const int have_op = run_gpu(d, &oc, &io, what);
@@ -421,10 +440,13 @@ int main(void)
     silkie_vk_device *d = sk_test_device();
     for (size_t i = 0; i < SK_ARRAY_LEN(cases); i++) run_case(d, &cases[i], 2100 + i);
     static const fd_shape fd[] = {
-        /* Tq n_kv H  D causal pos0 */
-        {6, 9, 2, 16, 1, 3},  /* causal behind a cache */
-        {5, 7, 2, 32, 0, 0},  /* non-causal, Tq != n_kv */
-        {4, 4, 1, 128, 1, 0}, /* causal prefill, full head width */
+        /* Tq n_kv H  D causal pos0 seg_begin seg_end */
+        {6, 9, 2, 16, 1, 3},        /* causal behind a cache */
+        {5, 7, 2, 32, 0, 0},        /* non-causal, Tq != n_kv */
+        {4, 4, 1, 128, 1, 0},       /* causal prefill, full head width */
+        {8, 8, 2, 32, 1, 0, 2, 5},  /* packed 2 + 3 + 3 */
+        {9, 9, 1, 128, 1, 0, 3, 6}, /* packed 3 + 3 + 3, full head width */
+        {7, 7, 2, 16, 0, 0, 2, 4},  /* packed, non-causal */
     };
     for (size_t i = 0; i < SK_ARRAY_LEN(fd); i++) fd_check(d, &fd[i], 2200 + i);
     misuse(d);

@@ -19,4 +19,6 @@ SK_PUSH_BEGIN(attention_push)
     SK_F32 scale;
     SK_U32 has_lse;    /* flags rather than specialization constants: fewer pipelines to build */
     SK_U32 use_step;   /* 1: q_pos0 and n_kv come from the step tensor */
+    SK_U32 seg_begin;  /* queries at q_pos0 + i >= seg_end skip keys [seg_begin, seg_end) */
+    SK_U32 seg_end;
 SK_PUSH_END(attention_push)

@@ -24,4 +24,6 @@ SK_PUSH_BEGIN(attention_back_push)
     SK_U32 dq_off;
     SK_U32 dk_off;
     SK_U32 dv_off;
+    SK_U32 seg_begin;  /* queries at q_pos0 + i >= seg_end skip keys [seg_begin, seg_end) */
+    SK_U32 seg_end;
 SK_PUSH_END(attention_back_push)
