@@ -59,8 +59,8 @@ silkie_status silkie_op_logsoftmax_gather_back(silkie_op_ctx *c, const silkie_te
 
 /* ---- attention backward, flash style (attention_back.c) ---------------------------------- */
 /* Gradients of y = attention(q, k, v) as silkie_op_attention computes it with step == NULL
- * (p->causal, p->q_pos0, p->n_kv, p->scale), recomputing the probabilities from the forward's
- * log-sum-exp instead of storing any [Tq, n_kv] matrix. q, y, dy: f32 [Tq, nh*hd]; k, v: f32
+ * (p->causal, p->q_pos0, p->n_kv, p->scale and the seg_begin/seg_end rule), recomputing the
+ * probabilities from the forward's log-sum-exp instead of storing any [Tq, n_kv] matrix. q, y, dy: f32 [Tq, nh*hd]; k, v: f32
  * [n_kv, nh*hd]; all may be strided. lse: f32 [nh, Tq] from the forward. delta: scratch f32
  * [nh, Tq] (rowsum(dy * y)). dq: f32 [Tq, nh*hd], dk, dv: f32 [n_kv, nh*hd], written (not
  * accumulated), strided ok (column views of one [T, 3H] gradient). */
@@ -75,7 +75,8 @@ silkie_status silkie_op_attention_back(silkie_op_ctx *c, const silkie_tensor *q,
 /* torch.optim.AdamW (decoupled weight decay, bias correction) on one tensor, after scaling the
  * gradient by grad_scale (gradient accumulation average, norm clipping):
  *   g' = grad_scale * g;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
- *   p = p * (1 - lr * weight_decay);  p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)
+ *   p = p * (1 - lr * weight_decay);
+ *   p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)
  * step is 1-based. p, g, m, v: f32, same shape, contiguous. */
 typedef struct silkie_adamw_params {
     float lr, beta1, beta2, eps, weight_decay, grad_scale;
