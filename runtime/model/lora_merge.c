@@ -9,54 +9,13 @@
 #include "lora_merge.h"
 #include "lora_peft.h"
 
-/* The linears of one LLM block a PEFT adapter may target, with their [out, in] in units of
- * (H, F): c_attn is the fused q/k/v projection. */
-typedef struct target {
-    const char *suffix;
-    uint32_t out_h, out_f, in_h, in_f; /* out = out_h * H + out_f * F, in likewise */
-} target;
-
-static const target k_targets[] = {
-    {"attn.c_attn", 3, 0, 1, 0},
-    {"attn.c_proj", 1, 0, 1, 0},
-    {"mlp.w1", 0, 1, 1, 0},
-    {"mlp.w2", 0, 1, 1, 0},
-    {"mlp.c_proj", 1, 0, 0, 1},
-};
-#define N_TARGETS ((uint32_t)SK_ARRAY_LEN(k_targets))
+#define N_TARGETS ((uint32_t)SILKIE_LORA_N_TARGETS)
 
 typedef struct merge_mod {
     uint32_t r;          /* 0: not adapted */
     float scale;
     const silkie_weight *w; /* base matrix [out, in] */
 } merge_mod;
-
-/* Ranks and scales of every LLM linear from the config; refuses targets that match nothing in
- * the LLM, or matrices elsewhere (the runtime would not apply those). */
-static silkie_status plan(const silkie_weights *base, const silkie_model_config *cfg,
-                          const silkie_lora_config *c, merge_mod *mods)
-{
-    uint32_t n = 0;
-    for (uint32_t l = 0; l < cfg->n_layers; l++)
-        for (uint32_t t = 0; t < N_TARGETS; t++) {
-            char name[128];
-            snprintf(name, sizeof name, "transformer.h.%u.%s", l, k_targets[t].suffix);
-            bool hit = false;
-            uint32_t r = 0;
-            double alpha = 0;
-            SK_CHECK(silkie_lora_config_match(c, name, (int32_t)l, &hit, &r, &alpha));
-            if (!hit || !r) continue;
-            merge_mod *m = &mods[l * N_TARGETS + t];
-            m->r = r;
-            m->scale = silkie_lora_scale(c, r, alpha);
-            n++;
-        }
-    if (n == 0)
-        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "adapter: target_modules matches no module of the "
-                                             "model (e.g. transformer.h.0.attn.c_attn)");
-    (void)base;
-    return silkie_lora_config_check_llm_only(c, cfg->visual.layers);
-}
 
 /* One adapter or base matrix as f32, after checking its shape and type. */
 static silkie_status read_f32(const silkie_weight *t, uint64_t rows, uint64_t cols,
@@ -109,15 +68,13 @@ static silkie_status merge_module(const silkie_weights *base, const silkie_weigh
                                   const silkie_model_config *cfg, uint32_t l, uint32_t t,
                                   merge_mod *m, float **out)
 {
-    const target *tg = &k_targets[t];
-    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width;
-    const uint32_t o = tg->out_h * H + tg->out_f * F, in = tg->in_h * H + tg->in_f * F;
-    char wname[160], aname[192], bname[192];
-    snprintf(wname, sizeof wname, "transformer.h.%u.%s.weight", l, tg->suffix);
-    snprintf(aname, sizeof aname, "base_model.model.transformer.h.%u.%s.lora_A.weight", l,
-             tg->suffix);
-    snprintf(bname, sizeof bname, "base_model.model.transformer.h.%u.%s.lora_B.weight", l,
-             tg->suffix);
+    uint32_t o, in;
+    silkie_lora_target_dims(cfg, (silkie_lora_target)t, &in, &o);
+    char mod[96], wname[160], aname[192], bname[192];
+    silkie_lora_module_name(l, (silkie_lora_target)t, mod, sizeof mod);
+    snprintf(wname, sizeof wname, "%s.weight", mod);
+    silkie_lora_tensor_name(l, (silkie_lora_target)t, 0, aname, sizeof aname);
+    silkie_lora_tensor_name(l, (silkie_lora_target)t, 1, bname, sizeof bname);
     const silkie_weight *ta = NULL, *tb = NULL;
     SK_CHECK(silkie_weights_get(aw, aname, &ta));
     SK_CHECK(silkie_weights_get(aw, bname, &tb));
@@ -134,30 +91,6 @@ static silkie_status merge_module(const silkie_weights *base, const silkie_weigh
         return st;
     }
     *out = W;
-    return SILKIE_OK;
-}
-
-/* Names the first adapter tensor that no planned module claims. */
-static silkie_status check_claimed(const silkie_weights *aw, const merge_mod *mods,
-                                   uint32_t n_layers)
-{
-    for (uint32_t i = 0; i < silkie_weights_count(aw); i++) {
-        const char *n = silkie_weights_at(aw, i)->name;
-        bool known = false;
-        for (uint32_t k = 0; k < n_layers * N_TARGETS && !known; k++) {
-            if (!mods[k].r) continue;
-            for (int b = 0; b < 2 && !known; b++) {
-                char name[192];
-                snprintf(name, sizeof name, "base_model.model.transformer.h.%u.%s.lora_%c.weight",
-                         k / N_TARGETS, k_targets[k % N_TARGETS].suffix, b ? 'B' : 'A');
-                known = !strcmp(name, n);
-            }
-        }
-        if (!known)
-            return SK_FAIL(SILKIE_ERR_BAD_MODEL,
-                           "adapter: tensor '%s' belongs to no module the config targets for "
-                           "this model", n);
-    }
     return SILKIE_OK;
 }
 
@@ -211,7 +144,13 @@ silkie_status silkie_lora_merge(const silkie_weights *base, const silkie_model_c
     silkie_weights *aw = NULL;
     silkie_status st = mods && merged ? SILKIE_OK
                                       : SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter merge: plan");
-    if (st == SILKIE_OK) st = plan(base, cfg, &c, mods);
+    silkie_lora_plan_entry *e = SK_NEW_ARRAY(silkie_lora_plan_entry, n_mods);
+    if (st == SILKIE_OK && !e) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter merge: plan");
+    if (st == SILKIE_OK) st = silkie_lora_plan(cfg, &c, e);
+    for (uint32_t k = 0; st == SILKIE_OK && k < n_mods; k++) {
+        mods[k].r = e[k].r;
+        mods[k].scale = e[k].scale;
+    }
     if (st == SILKIE_OK) st = silkie_weights_open(adapter_dir, &aw);
     uint32_t n = 0;
     for (uint32_t k = 0; st == SILKIE_OK && k < n_mods; k++) {
@@ -222,12 +161,13 @@ silkie_status silkie_lora_merge(const silkie_weights *base, const silkie_model_c
         n += st == SILKIE_OK;
     }
     if (st == SILKIE_OK && silkie_weights_count(aw) != 2 * n)
-        st = check_claimed(aw, mods, cfg->n_layers);
+        st = silkie_lora_check_claimed(aw, e, cfg->n_layers);
     if (st == SILKIE_OK) st = build_view(base, mods, merged, n_mods, out);
     if (st == SILKIE_OK && n_merged) *n_merged = n;
     for (uint32_t k = 0; merged && k < n_mods; k++) silkie_free(merged[k]);
     silkie_free(merged);
     silkie_free(mods);
+    silkie_free(e);
     silkie_weights_close(aw);
     return st;
 }

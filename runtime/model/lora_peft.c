@@ -354,3 +354,77 @@ silkie_status silkie_lora_config_save(const silkie_lora_config *c, const char *p
     cJSON_free(text);
     return st;
 }
+
+static const char *const k_target_suffix[SILKIE_LORA_N_TARGETS] = {
+    "attn.c_attn", "attn.c_proj", "mlp.w1", "mlp.w2", "mlp.c_proj"};
+
+void silkie_lora_module_name(uint32_t layer, silkie_lora_target t, char *out, size_t cap)
+{
+    snprintf(out, cap, "transformer.h.%u.%s", layer, k_target_suffix[t]);
+}
+
+void silkie_lora_tensor_name(uint32_t layer, silkie_lora_target t, int b, char *out, size_t cap)
+{
+    snprintf(out, cap, "base_model.model.transformer.h.%u.%s.lora_%c.weight", layer,
+             k_target_suffix[t], b ? 'B' : 'A');
+}
+
+void silkie_lora_target_dims(const silkie_model_config *cfg, silkie_lora_target t, uint32_t *in,
+                             uint32_t *out)
+{
+    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width;
+    switch (t) {
+    case SILKIE_LORA_C_ATTN: *in = H, *out = 3 * H; break;
+    case SILKIE_LORA_ATTN_C_PROJ: *in = H, *out = H; break;
+    case SILKIE_LORA_MLP_C_PROJ: *in = F, *out = H; break;
+    default: *in = H, *out = F; break;
+    }
+}
+
+silkie_status silkie_lora_plan(const silkie_model_config *cfg, const silkie_lora_config *c,
+                               silkie_lora_plan_entry *out)
+{
+    uint32_t n = 0;
+    for (uint32_t l = 0; l < cfg->n_layers; l++)
+        for (uint32_t t = 0; t < SILKIE_LORA_N_TARGETS; t++) {
+            char name[96];
+            silkie_lora_module_name(l, (silkie_lora_target)t, name, sizeof name);
+            bool hit = false;
+            uint32_t r = 0;
+            double alpha = 0;
+            SK_CHECK(silkie_lora_config_match(c, name, (int32_t)l, &hit, &r, &alpha));
+            silkie_lora_plan_entry *e = &out[l * SILKIE_LORA_N_TARGETS + t];
+            *e = (silkie_lora_plan_entry){0};
+            if (!hit || !r) continue;
+            *e = (silkie_lora_plan_entry){.r = r, .scale = silkie_lora_scale(c, r, alpha)};
+            n++;
+        }
+    if (n == 0)
+        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "adapter: target_modules matches no module of the "
+                                             "model (e.g. transformer.h.0.attn.c_attn)");
+    return silkie_lora_config_check_llm_only(c, cfg->visual.layers);
+}
+
+silkie_status silkie_lora_check_claimed(const silkie_weights *adapter,
+                                        const silkie_lora_plan_entry *plan, uint32_t n_layers)
+{
+    for (uint32_t i = 0; i < silkie_weights_count(adapter); i++) {
+        const char *n = silkie_weights_at(adapter, i)->name;
+        bool known = false;
+        for (uint32_t k = 0; k < n_layers * SILKIE_LORA_N_TARGETS && !known; k++) {
+            if (!plan[k].r) continue;
+            for (int b = 0; b < 2 && !known; b++) {
+                char name[192];
+                silkie_lora_tensor_name(k / SILKIE_LORA_N_TARGETS,
+                                        (silkie_lora_target)(k % SILKIE_LORA_N_TARGETS), b, name,
+                                        sizeof name);
+                known = !strcmp(name, n);
+            }
+        }
+        if (!known)
+            return SK_FAIL(SILKIE_ERR_BAD_MODEL,
+                           "adapter: tensor '%s' belongs to no module the config targets for "
+                           "this model", n);
+    }
+    return SILKIE_OK;
+}

@@ -3,7 +3,7 @@
 #ifndef SILKIE_LORA_PEFT_H
 #define SILKIE_LORA_PEFT_H
 
-#include "base/base.h"
+#include "model.h"
 
 #define SILKIE_LORA_MAX_TARGETS 16
 #define SILKIE_LORA_MAX_PATTERNS 64
@@ -60,5 +60,38 @@ silkie_status silkie_lora_config_check_llm_only(const silkie_lora_config *c,
                                                 uint32_t n_vision_blocks);
 /* The LoRA scale alpha / r (or alpha / sqrt(r) with rsLoRA). */
 float silkie_lora_scale(const silkie_lora_config *c, uint32_t r, double alpha);
+
+/* ---- the LLM linears an adapter may target (spec §9.1) ---------------------------------- */
+typedef enum silkie_lora_target {
+    SILKIE_LORA_C_ATTN = 0,      /* attn.c_attn   [3H, H] */
+    SILKIE_LORA_ATTN_C_PROJ = 1, /* attn.c_proj   [H, H] */
+    SILKIE_LORA_W1 = 2,          /* mlp.w1 (up)   [F, H] */
+    SILKIE_LORA_W2 = 3,          /* mlp.w2 (gate) [F, H] */
+    SILKIE_LORA_MLP_C_PROJ = 4,  /* mlp.c_proj    [H, F] */
+    SILKIE_LORA_N_TARGETS = 5
+} silkie_lora_target;
+
+/* PEFT module name of target t of layer l ("transformer.h.3.attn.c_attn"). */
+void silkie_lora_module_name(uint32_t layer, silkie_lora_target t, char *out, size_t cap);
+/* PEFT tensor name of its A (b = 0) or B (b = 1):
+ * "base_model.model.transformer.h.3.mlp.w1.lora_B.weight". */
+void silkie_lora_tensor_name(uint32_t layer, silkie_lora_target t, int b, char *out, size_t cap);
+/* in/out features of a target for cfg. */
+void silkie_lora_target_dims(const silkie_model_config *cfg, silkie_lora_target t,
+                             uint32_t *in, uint32_t *out);
+
+/* Rank and scale of every LLM linear (index layer * SILKIE_LORA_N_TARGETS + target; r 0 = not
+ * adapted) under c for cfg. SILKIE_ERR_BAD_MODEL when the targets match no LLM linear,
+ * SILKIE_ERR_UNSUPPORTED when they match a linear outside the LLM blocks. */
+typedef struct silkie_lora_plan_entry {
+    uint32_t r;
+    float scale;
+} silkie_lora_plan_entry;
+silkie_status silkie_lora_plan(const silkie_model_config *cfg, const silkie_lora_config *c,
+                               silkie_lora_plan_entry *out);
+/* SILKIE_ERR_BAD_MODEL naming the first tensor of an adapter file that no planned module
+ * claims (a file with tensors for modules its config does not target, or another model's). */
+silkie_status silkie_lora_check_claimed(const silkie_weights *adapter,
+                                        const silkie_lora_plan_entry *plan, uint32_t n_layers);
 
 #endif /* SILKIE_LORA_PEFT_H */

@@ -4,6 +4,7 @@
 #ifndef SILKIE_QWEN_H
 #define SILKIE_QWEN_H
 
+#include "model/lora_peft.h"
 #include "model/model.h"
 #include "ops/ops.h"
 
@@ -134,15 +135,6 @@ silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, sil
                                      const silkie_qwen_taps *taps);
 
 /* ---- LoRA (spec §9.1): y = x W^T + s * (dropout(x) A^T) B^T on chosen LLM linears ---- */
-typedef enum silkie_lora_target {
-    SILKIE_LORA_C_ATTN = 0,      /* attn.c_attn   [3H, H] */
-    SILKIE_LORA_ATTN_C_PROJ = 1, /* attn.c_proj   [H, H] */
-    SILKIE_LORA_W1 = 2,          /* mlp.w1 (up)   [F, H] */
-    SILKIE_LORA_W2 = 3,          /* mlp.w2 (gate) [F, H] */
-    SILKIE_LORA_MLP_C_PROJ = 4,  /* mlp.c_proj    [H, F] */
-    SILKIE_LORA_N_TARGETS = 5
-} silkie_lora_target;
-
 typedef struct silkie_lora_module {
     uint32_t r;                  /* 0: this linear is not adapted */
     float scale;                 /* alpha / r, or alpha / sqrt(r) with rsLoRA */
@@ -157,11 +149,6 @@ struct silkie_qwen_lora {
     float dropout;               /* on the LoRA branch's input; 0 = off (also at inference) */
 };
 
-/* PEFT module name of target t of layer l ("transformer.h.3.attn.c_attn"). */
-void silkie_lora_module_name(uint32_t layer, silkie_lora_target t, char *out, size_t cap);
-/* in/out features of a target for cfg. */
-void silkie_lora_target_dims(const silkie_model_config *cfg, silkie_lora_target t,
-                             uint32_t *in, uint32_t *out);
 /* Allocates the device tensors of every module whose r is set in lora->mod (zeros; gradients
  * too when with_grads). lora->mod and n_layers are filled by the caller. */
 silkie_status silkie_qwen_lora_alloc(const silkie_qwen *q, silkie_qwen_lora *lora,
@@ -173,15 +160,11 @@ static inline silkie_lora_module *silkie_qwen_lora_at(const silkie_qwen_lora *lo
     return lora ? &lora->mod[l * SILKIE_LORA_N_TARGETS + t] : NULL;
 }
 
-/* PEFT tensor name of target t's A (b = 0) or B (b = 1) in layer l:
- * "base_model.model.transformer.h.3.mlp.w1.lora_B.weight". */
-void silkie_lora_tensor_name(uint32_t layer, silkie_lora_target t, int b, char *out, size_t cap);
 /* A PEFT adapter folder (adapter_config.json + adapter_model.safetensors or .bin) for q. Every
  * module the config targets gets its A and B (converted to f32). SILKIE_ERR_BAD_MODEL naming
  * the tensor for a missing, unexpected or misshapen tensor, or when the targets match no
  * module; SILKIE_ERR_UNSUPPORTED when they match a module outside the LLM blocks. *cfg_out
  * (may be NULL) receives the parsed config. */
-typedef struct silkie_lora_config silkie_lora_config;
 silkie_status silkie_qwen_lora_load(const silkie_qwen *q, const char *dir, uint32_t with_grads,
                                     silkie_lora_config *cfg_out, silkie_qwen_lora *out);
 /* A new adapter for cfg: A Kaiming-uniform with a = sqrt(5) (U(-1/sqrt(in), 1/sqrt(in))) from

@@ -1,28 +1,6 @@
 /* LoRA modules of the LLM on the device: names, shapes and storage (spec §9.1). */
-#include <stdio.h>
-
 #define SK_LOG_MODULE "model"
 #include "qwen.h"
-
-static const char *const k_target_suffix[SILKIE_LORA_N_TARGETS] = {
-    "attn.c_attn", "attn.c_proj", "mlp.w1", "mlp.w2", "mlp.c_proj"};
-
-void silkie_lora_module_name(uint32_t layer, silkie_lora_target t, char *out, size_t cap)
-{
-    snprintf(out, cap, "transformer.h.%u.%s", layer, k_target_suffix[t]);
-}
-
-void silkie_lora_target_dims(const silkie_model_config *cfg, silkie_lora_target t, uint32_t *in,
-                             uint32_t *out)
-{
-    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width;
-    switch (t) {
-    case SILKIE_LORA_C_ATTN: *in = H, *out = 3 * H; break;
-    case SILKIE_LORA_ATTN_C_PROJ: *in = H, *out = H; break;
-    case SILKIE_LORA_MLP_C_PROJ: *in = F, *out = H; break;
-    default: *in = H, *out = F; break;
-    }
-}
 
 static silkie_status alloc_zero(const silkie_qwen *q, uint32_t cols, uint32_t rows,
                                 silkie_owned_tensor *t)

@@ -4,15 +4,7 @@
 #include <stdio.h>
 
 #define SK_LOG_MODULE "model"
-#include "lora_peft.h"
 #include "qwen.h"
-
-void silkie_lora_tensor_name(uint32_t layer, silkie_lora_target t, int b, char *out, size_t cap)
-{
-    char mod[96];
-    silkie_lora_module_name(layer, t, mod, sizeof mod);
-    snprintf(out, cap, "base_model.model.%s.lora_%c.weight", mod, b ? 'B' : 'A');
-}
 
 /* Ranks and scales of every LLM module from the config. */
 static silkie_status plan(const silkie_qwen *q, const silkie_lora_config *c,
@@ -21,27 +13,21 @@ static silkie_status plan(const silkie_qwen *q, const silkie_lora_config *c,
     memset(lora, 0, sizeof *lora);
     lora->n_layers = q->n_layers;
     lora->dropout = (float)c->dropout;
-    lora->mod = SK_NEW_ARRAY(silkie_lora_module, q->n_layers * SILKIE_LORA_N_TARGETS);
-    if (!lora->mod) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter: module table");
-    uint32_t n = 0;
-    for (uint32_t l = 0; l < q->n_layers; l++)
-        for (uint32_t t = 0; t < SILKIE_LORA_N_TARGETS; t++) {
-            char name[96];
-            silkie_lora_module_name(l, t, name, sizeof name);
-            bool hit = false;
-            uint32_t r = 0;
-            double alpha = 0;
-            SK_CHECK(silkie_lora_config_match(c, name, (int32_t)l, &hit, &r, &alpha));
-            if (!hit) continue;
-            silkie_lora_module *m = silkie_qwen_lora_at(lora, l, t);
-            m->r = r;
-            m->scale = silkie_lora_scale(c, r, alpha);
-            n++;
-        }
-    if (n == 0)
-        return SK_FAIL(SILKIE_ERR_BAD_MODEL, "adapter: target_modules matches no module of the "
-                                             "model (e.g. transformer.h.0.attn.c_attn)");
-    return silkie_lora_config_check_llm_only(c, q->cfg.visual.layers);
+    const uint32_t n = q->n_layers * SILKIE_LORA_N_TARGETS;
+    lora->mod = SK_NEW_ARRAY(silkie_lora_module, n);
+    silkie_lora_plan_entry *e = SK_NEW_ARRAY(silkie_lora_plan_entry, n);
+    silkie_status st = lora->mod && e ? SILKIE_OK
+                                      : SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter: module table");
+    /* q->cfg may describe more layers than were loaded (max_layers): plan the loaded ones. */
+    silkie_model_config cfg = q->cfg;
+    cfg.n_layers = q->n_layers;
+    if (st == SILKIE_OK) st = silkie_lora_plan(&cfg, c, e);
+    for (uint32_t i = 0; st == SILKIE_OK && i < n; i++) {
+        lora->mod[i].r = e[i].r;
+        lora->mod[i].scale = e[i].scale;
+    }
+    silkie_free(e);
+    return st;
 }
 
 /* Uploads one adapter tensor, converting to f32 and checking its shape. */
@@ -85,24 +71,14 @@ static silkie_status load_tensors(const silkie_qwen *q, const silkie_weights *w,
             used += 2;
         }
     if (used != silkie_weights_count(w)) {
-        /* Name the first tensor no targeted module claims. */
-        for (uint32_t i = 0; i < silkie_weights_count(w); i++) {
-            const char *n = silkie_weights_at(w, i)->name;
-            bool known = false;
-            for (uint32_t l = 0; l < lora->n_layers && !known; l++)
-                for (uint32_t t = 0; t < SILKIE_LORA_N_TARGETS && !known; t++) {
-                    if (!silkie_qwen_lora_at(lora, l, t)->r) continue;
-                    char name[160];
-                    for (int b = 0; b < 2 && !known; b++) {
-                        silkie_lora_tensor_name(l, t, b, name, sizeof name);
-                        known = !strcmp(name, n);
-                    }
-                }
-            if (!known)
-                return SK_FAIL(SILKIE_ERR_BAD_MODEL,
-                               "adapter: tensor '%s' belongs to no module the config targets "
-                               "for this model", n);
-        }
+        silkie_lora_plan_entry *e = SK_NEW_ARRAY(silkie_lora_plan_entry,
+                                                 lora->n_layers * SILKIE_LORA_N_TARGETS);
+        if (!e) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter: claimed check");
+        for (uint32_t i = 0; i < lora->n_layers * SILKIE_LORA_N_TARGETS; i++)
+            e[i].r = lora->mod[i].r;
+        silkie_status st = silkie_lora_check_claimed(w, e, lora->n_layers);
+        silkie_free(e);
+        SK_CHECK(st);
     }
     return SILKIE_OK;
 }
