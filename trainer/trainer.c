@@ -609,22 +609,24 @@ silkie_status silkie_trainer_tensor_info(const silkie_trainer *t, uint32_t i, co
     return SILKIE_OK;
 }
 
-silkie_status silkie_trainer_read_param(silkie_trainer *t, uint32_t i, float *dst)
+/* Tensor i's value (grad 0) or accumulated gradient (grad 1) to host memory. */
+static silkie_status read_tensor(silkie_trainer *t, uint32_t i, int grad, float *dst)
 {
     silkie_lora_module *m = NULL;
     int b = 0;
     SK_CHECK(silkie_trainer_tensor_at(t, i, &m, &b));
-    const silkie_tensor *x = b ? &m->b.t : &m->a.t;
+    const silkie_tensor *x = grad ? (b ? &m->gb.t : &m->ga.t) : (b ? &m->b.t : &m->a.t);
     return silkie_tensor_download(x, dst, silkie_tensor_nbytes(x));
+}
+
+silkie_status silkie_trainer_read_param(silkie_trainer *t, uint32_t i, float *dst)
+{
+    return read_tensor(t, i, 0, dst);
 }
 
 silkie_status silkie_trainer_read_grad(silkie_trainer *t, uint32_t i, float *dst)
 {
-    silkie_lora_module *m = NULL;
-    int b = 0;
-    SK_CHECK(silkie_trainer_tensor_at(t, i, &m, &b));
-    const silkie_tensor *x = b ? &m->gb.t : &m->ga.t;
-    return silkie_tensor_download(x, dst, silkie_tensor_nbytes(x));
+    return read_tensor(t, i, 1, dst);
 }
 
 silkie_status silkie_trainer_last_sequence(const silkie_trainer *t, uint32_t which,
