@@ -14,6 +14,47 @@
 
 static const char *g_case;
 
+/* Cancels the run from its own progress callback, as an app's other thread might. */
+static void cancel_on_progress(const silkie_train_progress *p, void *user)
+{
+    (void)p;
+    silkie_trainer_cancel((silkie_trainer *)user);
+}
+
+/* A run cancelled after its first step stops with SILKIE_ERR_CANCELLED and one step done. */
+static void test_cancel(silkie_trainer *t, const char *tmp)
+{
+    char data[512], run[512];
+    snprintf(data, sizeof data, "%s/cancel.jsonl", tmp);
+    snprintf(run, sizeof run, "%s/cancel-run", tmp);
+    FILE *f = fopen(data, "w");
+    if (!f) return;
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "{\"prompt\": \"Pick %d.\", \"chosen\": \"Red.\", \"rejected\": \"A cat.\"}\n",
+                i);
+    fclose(f);
+    silkie_train_run_params rp;
+    silkie_train_run_params_init(&rp);
+    rp.data = data;
+    rp.out_dir = run;
+    rp.steps = 3;
+    rp.on_progress = cancel_on_progress;
+    rp.user = t;
+    silkie_train_summary sum;
+    SK_TEST_STATUS(silkie_trainer_run(t, &rp, &sum), SILKIE_ERR_CANCELLED);
+    SK_TEST_CHECK(sum.steps == 1, "cancelled run did %u steps, want 1", sum.steps);
+    printf("  %-34s %s after %u step(s)\n", "cancel from the progress callback",
+           silkie_last_error(), sum.steps);
+    static const char *const files[] = {"log.jsonl", "ref_cache.bin"};
+    char path[700];
+    for (size_t i = 0; i < SK_ARRAY_LEN(files); i++) {
+        snprintf(path, sizeof path, "%s/%s", run, files[i]);
+        unlink(path);
+    }
+    rmdir(run);
+    unlink(data);
+}
+
 static void expect(silkie_trainer *t, const silkie_pref_pair *p, silkie_status want,
                    const char *needle, const char *what)
 {
@@ -106,9 +147,15 @@ int main(int argc, char **argv)
     silkie_trainer_destroy(t);
     t = NULL;
 
-    /* Adapters that do not fit. */
     char tmp[] = "/tmp/silkie-train-bad-XXXXXX", dir[256];
     SK_TEST_CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
+    /* Cancelling a run (text-only pairs, the adapter of the case). */
+    SK_TEST_OK(silkie_trainer_create(m, &tp, &t));
+    if (t) test_cancel(t, tmp);
+    silkie_trainer_destroy(t);
+    t = NULL;
+
+    /* Adapters that do not fit. */
     snprintf(dir, sizeof dir, "%s/nomatch", tmp);
     SK_TEST_CHECK(write_adapter(dir, "\"transformer\\\\.nothing\\\\.here\""), "adapter");
     tp.init_adapter = dir;
