@@ -96,7 +96,7 @@ void main()
     }
 }
 
-#elif defined(SK_VARIANT_BACK)
+#else // SK_VARIANT_BACK (also the stand-alone default)
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) readonly buffer L { int labels[]; };
 layout(binding = 2) readonly buffer S { float st[]; };
