@@ -129,8 +129,8 @@ silkie_status silkie_bench_train_run(const silkie_bench_train_params *p,
             if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(t->vcmd);
         }
         ms[0] = ms_since(t0);
-        const silkie_qwen_train_pass ref = {.slot = -1};
-        const silkie_qwen_train_pass pol = {.lora = &t->lora, .slot = 0, .dropout_seed = 1,
+        const silkie_qwen_train_pass ref = {.keep = 0};
+        const silkie_qwen_train_pass pol = {.lora = &t->lora, .keep = 1, .dropout_seed = 1,
                                             .dropout_stream = step * 1000};
         t0 = silkie_time_ns();
         if (st == SILKIE_OK) st = silkie_qwen_train_forward(t->ws, &seq, &ref, t->pk_lp, NULL);

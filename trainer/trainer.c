@@ -78,6 +78,7 @@ void silkie_trainer_destroy(silkie_trainer *t)
     if (!t) return;
     silkie_trainer_optim_release(t);
     silkie_qwen_train_ws_destroy(t->ws);
+    silkie_tensor_free(&t->colsum);
     silkie_vk_cmd_destroy(t->vcmd);
     silkie_qwen_ws_release(&t->vws);
     for (uint32_t i = 0; i < MAX_PAIR_IMAGES; i++) silkie_tensor_free(&t->features[i]);
@@ -86,12 +87,7 @@ void silkie_trainer_destroy(silkie_trainer *t)
         silkie_free(t->ids[k]);
         silkie_free(t->scored[k]);
     }
-    silkie_free(t->pk_buf_ids);
-    silkie_free(t->pk_buf_pos);
-    silkie_free(t->pk_buf_lab);
-    silkie_free(t->pk_g);
-    silkie_free(t->pk_lp);
-    silkie_free(t->pk_lg);
+    silkie_free(t->pk_mem);
     silkie_free(t->names);
     silkie_free(t->tensor_slot);
     silkie_free(t->system);
@@ -346,7 +342,8 @@ silkie_status silkie_trainer_ensure_ws(silkie_trainer *t, uint32_t tokens)
     silkie_qwen_train_ws_destroy(t->ws);
     t->ws = NULL;
     uint32_t n = (tokens + WS_ROUND - 1) / WS_ROUND * WS_ROUND;
-    SK_CHECK(silkie_qwen_train_ws_create(t->m->q, &t->lora, n, 1, &t->ws));
+    if (!t->colsum.t.buf) SK_CHECK(silkie_qwen_vocab_colsum(t->m->q, &t->colsum));
+    SK_CHECK(silkie_qwen_train_ws_create(t->m->q, &t->lora, &t->colsum.t, n, &t->ws));
     t->ws_tokens = n;
     return SILKIE_OK;
 }
@@ -385,29 +382,17 @@ silkie_status silkie_trainer_pack_pair(silkie_trainer *t)
     while (lcp < nc && lcp < nr && c[lcp] == r[lcp]) lcp++;
     const uint32_t s = lcp ? lcp - 1 : 0, na = nc - s, nb = nr - s, T = s + na + nb;
     if (T > t->pk_cap) {
-        int32_t *i32[3];
-        float *f32[3];
-        for (int k = 0; k < 3; k++) {
-            i32[k] = SK_NEW_ARRAY(int32_t, T);
-            f32[k] = SK_NEW_ARRAY(float, T);
-        }
-        int ok = 1;
-        for (int k = 0; k < 3; k++) ok = ok && i32[k] && f32[k];
-        if (!ok) {
-            for (int k = 0; k < 3; k++) {
-                silkie_free(i32[k]);
-                silkie_free(f32[k]);
-            }
-            return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: %u packed rows", T);
-        }
-        silkie_free(t->pk_buf_ids);
-        silkie_free(t->pk_buf_pos);
-        silkie_free(t->pk_buf_lab);
-        silkie_free(t->pk_g);
-        silkie_free(t->pk_lp);
-        silkie_free(t->pk_lg);
-        t->pk_buf_ids = i32[0], t->pk_buf_pos = i32[1], t->pk_buf_lab = i32[2];
-        t->pk_g = f32[0], t->pk_lp = f32[1], t->pk_lg = f32[2];
+        /* Three I32 and three F32 arrays of T in one block. */
+        void *mem = silkie_malloc((size_t)T * 6 * 4);
+        if (!mem) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: %u packed rows", T);
+        silkie_free(t->pk_mem);
+        t->pk_mem = mem;
+        t->pk_buf_ids = mem;
+        t->pk_buf_pos = t->pk_buf_ids + T;
+        t->pk_buf_lab = t->pk_buf_pos + T;
+        t->pk_g = (float *)(t->pk_buf_lab + T);
+        t->pk_lp = t->pk_g + T;
+        t->pk_lg = t->pk_lp + T;
         t->pk_cap = T;
     }
     int32_t *ids = t->pk_buf_ids, *pos = t->pk_buf_pos, *lab = t->pk_buf_lab;
@@ -510,9 +495,9 @@ static silkie_status policy_and_loss(silkie_trainer *t, const silkie_qwen_train_
 {
     const uint32_t T = seq->n_tokens;
     const uint32_t seed = (uint32_t)(t->p.seed ^ (t->p.seed >> 32));
-    const silkie_qwen_train_pass ref = {.slot = -1};
+    const silkie_qwen_train_pass ref = {.keep = 0};
     const silkie_qwen_train_pass pol = {
-        .lora = &t->lora, .slot = 0, .dropout_seed = seed,
+        .lora = &t->lora, .keep = 1, .dropout_seed = seed,
         .dropout_stream = (uint32_t)(t->n_pairs * t->lora.n_layers * SILKIE_LORA_N_TARGETS)};
     t->n_pairs++;
     double rs[2], ps[2], ls[2];
@@ -575,7 +560,7 @@ silkie_status silkie_trainer_model_fingerprint(silkie_trainer *t, uint64_t *out)
     for (uint32_t i = 0; i < N; i++) lab[i] = i + 1 < N ? ids[i + 1] : -1;
     SK_CHECK(silkie_trainer_ensure_ws(t, N));
     const silkie_qwen_train_seq seq = {.ids = ids, .pos = pos, .labels = lab, .n_tokens = N};
-    const silkie_qwen_train_pass ref = {.slot = -1};
+    const silkie_qwen_train_pass ref = {.keep = 0};
     SK_CHECK(silkie_qwen_train_forward(t->ws, &seq, &ref, lp, lg));
     uint64_t h = silkie_hash64(SILKIE_HASH64_INIT, &t->m->cfg, sizeof t->m->cfg);
     h = silkie_hash64(h, lp, sizeof lp);

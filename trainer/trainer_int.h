@@ -16,6 +16,7 @@ struct silkie_trainer {
     silkie_lora_config lcfg;
     silkie_qwen_lora lora;
     silkie_qwen_train_ws *ws;
+    silkie_owned_tensor colsum;   /* silkie_qwen_vocab_colsum, made with the first workspace */
     uint32_t ws_tokens;
     silkie_qwen_ws vws;           /* vision scratch (pixels in, features out) */
     silkie_vk_cmd *vcmd;
@@ -25,6 +26,7 @@ struct silkie_trainer {
     uint32_t n[2], cap[2];
     /* the pair packed into one pass (pack_pair), and per-row results */
     silkie_qwen_train_seq pk;
+    void *pk_mem;                 /* the six arrays below, one allocation */
     int32_t *pk_buf_ids, *pk_buf_pos, *pk_buf_lab;
     float *pk_g, *pk_lp, *pk_lg;
     uint32_t pk_cap;

@@ -210,16 +210,20 @@ static inline uint32_t silkie_qwen_lora_stream(const silkie_qwen_block_io *io, u
 }
 
 /* ---- Training pass (qwen_train.c) --------------------------------------------------------
- * Sum of the log-probabilities of a sequence's scored tokens, and its gradient with respect to
- * the LoRA tensors. Memory: the residual stream entering each block is kept per sequence slot
- * (activation checkpointing); the backward pass recomputes one block at a time from it, and
- * the vocabulary is walked in blocks, so neither [T, T] scores nor [T, V] logits are stored. */
+ * Per-row log-probabilities of a sequence's labels, and their gradient with respect to the
+ * LoRA tensors. Memory: the residual stream entering each block is kept (activation
+ * checkpointing); the backward pass recomputes one block at a time from it, and the vocabulary
+ * is walked in blocks, so neither [T, T] scores nor [T, V] logits are stored. */
 typedef struct silkie_qwen_train_ws silkie_qwen_train_ws;
 
-/* max_tokens: longest sequence; n_slots: sequences whose checkpoints are kept at once (2 for a
- * DPO pair). lora: the adapter the passes will use (its ranks size the scratch). */
+/* sum over the vocabulary of lm_head's rows, f32 [H]: the mean logit of a row is then
+ * hf . colsum / V. A model constant: computed once and shared by workspaces. */
+silkie_status silkie_qwen_vocab_colsum(const silkie_qwen *q, silkie_owned_tensor *out);
+
+/* max_tokens: longest pass; lora: the adapter the passes will use (its ranks size the
+ * scratch); colsum: from silkie_qwen_vocab_colsum, borrowed. */
 silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwen_lora *lora,
-                                          uint32_t max_tokens, uint32_t n_slots,
+                                          const silkie_tensor *colsum, uint32_t max_tokens,
                                           silkie_qwen_train_ws **out);
 void silkie_qwen_train_ws_destroy(silkie_qwen_train_ws *w);
 /* Device bytes the workspace holds. */
@@ -241,7 +245,7 @@ typedef struct silkie_qwen_train_seq {
 
 typedef struct silkie_qwen_train_pass {
     const silkie_qwen_lora *lora;  /* NULL: the base model (reference log-probs) */
-    int32_t slot;                  /* checkpoints kept in this slot for a backward pass; -1 none */
+    uint32_t keep;                 /* 1: keep checkpoints for silkie_qwen_train_backward */
     uint32_t dropout_seed;         /* dropout masks: same seed and stream = same mask */
     uint32_t dropout_stream;
 } silkie_qwen_train_pass;
@@ -251,8 +255,8 @@ typedef struct silkie_qwen_train_pass {
 silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
                                         const silkie_qwen_train_pass *p, float *row_logp,
                                         float *row_logit);
-/* Backward of sum_t g[t] * row_logp[t] for the sequence and pass of the latest forward into
- * p->slot: gradients are added to the lora modules' ga/gb. g: [n_tokens] (0 where unscored). */
+/* Backward of sum_t g[t] * row_logp[t] for the sequence and pass of the latest forward with
+ * p->keep: gradients are added to the lora modules' ga/gb. g: [n_tokens] (0 where unscored). */
 silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_qwen_train_seq *s,
                                          const silkie_qwen_train_pass *p, const float *g);
 

@@ -14,13 +14,14 @@
 
 struct silkie_qwen_train_ws {
     const silkie_qwen *q;
-    uint32_t max_tokens, n_slots, max_r, vocab_block;
-    silkie_owned_tensor *ckpt;     /* per slot: [(n_layers + 1) * T, H] block inputs + final */
+    uint32_t max_tokens, max_r, vocab_block;
+    silkie_owned_tensor ckpt;      /* [(n_layers + 1) * T, H] block inputs + the final stream */
     silkie_owned_tensor x, hn1, hn2, qkv, att, mlp, act, x_mid, lse, delta, drop;
     silkie_owned_tensor u[SILKIE_LORA_N_TARGETS];
     silkie_owned_tensor dx, dhn, dqkv, datt, dmlp, dact, du, dtmp;
-    silkie_owned_tensor hf, logits, state, logp;
-    silkie_owned_tensor colsum, row_logit; /* sum over the vocabulary of lm_head rows; [T] */
+    silkie_owned_tensor logits, state, logp;
+    silkie_owned_tensor row_logit;  /* HOST [T]: hf . colsum */
+    const silkie_tensor *colsum;    /* borrowed, silkie_qwen_vocab_colsum */
     silkie_owned_tensor ids, pos, labels, g; /* HOST pool, rewritten before each submit */
     silkie_vk_cmd *cmd;
     uint64_t bytes;
@@ -40,38 +41,43 @@ static silkie_status alloc2(silkie_qwen_train_ws *w, silkie_owned_tensor *t, sil
 
 /* The mean logit of a row is hf . colsum / V (logits are linear in hf), so it costs one
  * [T, H] x [H] product instead of a pass over [T, V]. */
-static silkie_status vocab_colsum(silkie_qwen_train_ws *w)
+silkie_status silkie_qwen_vocab_colsum(const silkie_qwen *q, silkie_owned_tensor *out)
 {
-    const silkie_qwen *q = w->q;
     const uint32_t V = q->cfg.vocab_size;
     silkie_owned_tensor ones = {0};
-    const uint32_t ne[4] = {V, 1, 1, 1};
+    silkie_vk_cmd *cmd = NULL;
+    const uint32_t ne_v[4] = {V, 1, 1, 1}, ne_h[4] = {q->cfg.hidden_size, 1, 1, 1};
     silkie_status st = silkie_tensor_alloc(q->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32,
-                                           ne, &ones);
+                                           ne_v, &ones);
+    if (st == SILKIE_OK)
+        st = silkie_tensor_alloc(q->dev, SILKIE_VK_POOL_ACTIVATIONS, SILKIE_DTYPE_F32, ne_h, out);
     if (st == SILKIE_OK)
         st = silkie_vk_buffer_fill(ones.t.buf, ones.t.offset, (uint64_t)V * 4, 0x3f800000u);
-    silkie_op_ctx c = {.dev = q->dev, .cmd = w->cmd};
+    if (st == SILKIE_OK) st = silkie_vk_cmd_create(q->dev, &cmd);
+    silkie_op_ctx c = {.dev = q->dev, .cmd = cmd};
     const silkie_matmul_opts kn = {.w_kn = 1};
-    if (st == SILKIE_OK) st = silkie_vk_cmd_begin(w->cmd);
-    if (st == SILKIE_OK) st = silkie_op_matmul(&c, &ones.t, &q->lm_head.t, NULL, &w->colsum.t, &kn);
-    if (st == SILKIE_OK) st = silkie_vk_cmd_end(w->cmd);
-    if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(w->cmd);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_begin(cmd);
+    if (st == SILKIE_OK) st = silkie_op_matmul(&c, &ones.t, &q->lm_head.t, NULL, &out->t, &kn);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_end(cmd);
+    if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(cmd);
+    silkie_vk_cmd_destroy(cmd);
     silkie_tensor_free(&ones);
+    if (st != SILKIE_OK) silkie_tensor_free(out);
     return st;
 }
 
 silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwen_lora *lora,
-                                          uint32_t max_tokens, uint32_t n_slots,
+                                          const silkie_tensor *colsum, uint32_t max_tokens,
                                           silkie_qwen_train_ws **out)
 {
-    if (!q || !out || !max_tokens || !n_slots)
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train_ws: q, out, sizes required");
+    if (!q || !colsum || !out || !max_tokens)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train_ws: q, colsum, out, size required");
     *out = NULL;
     silkie_qwen_train_ws *w = SK_NEW(silkie_qwen_train_ws);
     if (!w) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "train_ws");
     w->q = q;
     w->max_tokens = max_tokens;
-    w->n_slots = n_slots;
+    w->colsum = colsum;
     w->max_r = lora && lora->max_r ? lora->max_r : 1;
     const silkie_model_config *c = &q->cfg;
     const uint64_t T = max_tokens, H = c->hidden_size, F = c->mlp_width, L = q->n_layers;
@@ -82,10 +88,7 @@ silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwe
     const silkie_vk_pool A = SILKIE_VK_POOL_ACTIVATIONS, HP = SILKIE_VK_POOL_HOST;
     const silkie_dtype f32 = SILKIE_DTYPE_F32, i32 = SILKIE_DTYPE_I32;
     silkie_status st = SILKIE_OK;
-    w->ckpt = SK_NEW_ARRAY(silkie_owned_tensor, n_slots);
-    if (!w->ckpt) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "train_ws: slots");
-    for (uint32_t s = 0; st == SILKIE_OK && s < n_slots; s++)
-        st = alloc2(w, &w->ckpt[s], A, f32, H, (L + 1) * T);
+    st = alloc2(w, &w->ckpt, A, f32, H, (L + 1) * T);
 #define T2(name, dt, cols, rows, pool) \
     if (st == SILKIE_OK) st = alloc2(w, &w->name, pool, dt, cols, rows)
     T2(x, f32, H, T, A);
@@ -108,11 +111,9 @@ silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwe
     T2(dact, f32, F, T, A);
     T2(du, f32, R, T, A);
     T2(dtmp, f32, HF, T, A);
-    T2(hf, f32, H, T, A);
     T2(logits, f32, w->vocab_block, T, A);
-    T2(state, f32, 4, (uint64_t)(n_slots + 1) * T, A); /* per slot, + one for slot -1 */
+    T2(state, f32, 4, 2 * T, A); /* rows [0, T): the kept pass's; [T, 2T): any other's */
     T2(logp, f32, T, 1, HP);
-    T2(colsum, f32, H, 1, A);
     T2(row_logit, f32, 1, T, HP);
     T2(ids, i32, T, 1, HP);
     T2(pos, i32, T, 1, HP);
@@ -120,7 +121,6 @@ silkie_status silkie_qwen_train_ws_create(const silkie_qwen *q, const silkie_qwe
     T2(g, f32, T, 1, HP);
 #undef T2
     if (st == SILKIE_OK) st = silkie_vk_cmd_create(q->dev, &w->cmd);
-    if (st == SILKIE_OK) st = vocab_colsum(w);
     if (st != SILKIE_OK) {
         silkie_qwen_train_ws_destroy(w);
         return st;
@@ -133,13 +133,11 @@ void silkie_qwen_train_ws_destroy(silkie_qwen_train_ws *w)
 {
     if (!w) return;
     silkie_vk_cmd_destroy(w->cmd);
-    for (uint32_t s = 0; w->ckpt && s < w->n_slots; s++) silkie_tensor_free(&w->ckpt[s]);
-    silkie_free(w->ckpt);
-    silkie_owned_tensor *t[] = {&w->x,   &w->hn1,  &w->hn2,  &w->qkv,   &w->att,   &w->mlp,
+    silkie_owned_tensor *t[] = {&w->ckpt, &w->x,   &w->hn1,  &w->hn2,  &w->qkv,   &w->att,   &w->mlp,
                                 &w->act, &w->x_mid, &w->lse, &w->delta, &w->drop,  &w->dx,
                                 &w->dhn, &w->dqkv, &w->datt, &w->dmlp,  &w->dact,  &w->du,
-                                &w->dtmp, &w->hf,  &w->logits, &w->state, &w->logp, &w->ids,
-                                &w->pos, &w->labels, &w->g, &w->colsum, &w->row_logit};
+                                &w->dtmp, &w->logits, &w->state, &w->logp, &w->ids,
+                                &w->pos, &w->labels, &w->g, &w->row_logit};
     for (size_t i = 0; i < SK_ARRAY_LEN(t); i++) silkie_tensor_free(t[i]);
     for (uint32_t i = 0; i < SILKIE_LORA_N_TARGETS; i++) silkie_tensor_free(&w->u[i]);
     silkie_free(w);
@@ -186,8 +184,6 @@ static silkie_status check_seq(const silkie_qwen_train_ws *w, const silkie_qwen_
     if (s->seg_end < s->seg_begin || s->seg_end > s->n_tokens)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: segment [%u, %u) of %u rows",
                        s->seg_begin, s->seg_end, s->n_tokens);
-    if (p->slot >= (int32_t)w->n_slots)
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: slot %d of %u", p->slot, w->n_slots);
     if (p->lora && p->lora->max_r > w->max_r)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: rank %u, workspace sized for %u",
                        p->lora->max_r, w->max_r);
@@ -242,12 +238,12 @@ static silkie_qwen_block_io block_io(silkie_qwen_train_ws *w, const silkie_qwen_
     return io;
 }
 
-/* Log-softmax state of the slot's latest forward (its lse feeds the backward pass). */
-static silkie_tensor slot_state(silkie_qwen_train_ws *w, const silkie_qwen_train_pass *p,
+/* Log-softmax state of a pass: the kept pass's lse feeds the backward pass, so other passes
+ * (the reference) write elsewhere. */
+static silkie_tensor pass_state(silkie_qwen_train_ws *w, const silkie_qwen_train_pass *p,
                                 uint32_t T)
 {
-    uint32_t i = p->slot >= 0 ? (uint32_t)p->slot : w->n_slots;
-    return rows_of(&w->state, i * w->max_tokens, T);
+    return rows_of(&w->state, p->keep ? 0 : w->max_tokens, T);
 }
 
 static silkie_status copy_rows(silkie_op_ctx *c, const silkie_tensor *src, silkie_tensor *dst)
@@ -267,25 +263,28 @@ silkie_status silkie_qwen_train_forward(silkie_qwen_train_ws *w, const silkie_qw
     silkie_tensor ids = w->ids.t, pos = w->pos.t, labels = w->labels.t, logp = w->logp.t;
     ids.ne[0] = pos.ne[0] = labels.ne[0] = logp.ne[0] = T;
     silkie_tensor lse = scratch(&w->lse, T, q->cfg.n_heads);
-    silkie_tensor state = slot_state(w, p, T);
+    silkie_tensor state = pass_state(w, p, T);
     silkie_op_ctx c = {.dev = q->dev, .cmd = w->cmd};
     silkie_qwen_block_io io = block_io(w, s, p, &pos, &lse, NULL);
 
     SK_CHECK(silkie_vk_cmd_begin(w->cmd));
     SK_CHECK(silkie_qwen_record_embed(&c, q, &ids, s->inject, s->n_inject, &io.X));
     for (uint32_t l = 0; l <= q->n_layers; l++) {
-        if (p->slot >= 0) {
-            silkie_tensor ck = rows_of(&w->ckpt[p->slot], l * T, T);
+        if (p->keep) {
+            silkie_tensor ck = rows_of(&w->ckpt, l * T, T);
             SK_CHECK(copy_rows(&c, &io.X, &ck));
         }
         if (l < q->n_layers) SK_CHECK(silkie_qwen_record_block(&c, q, l, &io));
     }
-    silkie_tensor hf = rows_of(&w->hf, 0, T);
+    /* ln_2's scratch is free once the last block is recorded. */
+    silkie_tensor hf = io.Hn2;
     SK_CHECK(silkie_op_rms_norm(&c, &io.X, &q->ln_f.t, &hf, q->cfg.eps));
-    silkie_tensor rl_t = rows_of(&w->row_logit, 0, T);
-    const silkie_tensor colsum_row = silkie_tensor_2d(w->colsum.t.buf, w->colsum.t.offset,
-                                                      SILKIE_DTYPE_F32, H, 1);
-    SK_CHECK(silkie_op_matmul(&c, &hf, &colsum_row, NULL, &rl_t, NULL));
+    if (row_logit) {
+        silkie_tensor rl_t = rows_of(&w->row_logit, 0, T);
+        const silkie_tensor colsum_row = silkie_tensor_2d(w->colsum->buf, w->colsum->offset,
+                                                          SILKIE_DTYPE_F32, H, 1);
+        SK_CHECK(silkie_op_matmul(&c, &hf, &colsum_row, NULL, &rl_t, NULL));
+    }
     for (uint32_t v0 = 0; v0 < V;) {
         uint32_t n = SK_MIN(w->vocab_block, V - v0);
         silkie_tensor head = lm_head_rows(q, v0, &n);
@@ -410,8 +409,9 @@ silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_q
                                          const silkie_qwen_train_pass *p, const float *g)
 {
     SK_CHECK(check_seq(w, s, p));
-    if (!p->lora || p->slot < 0)
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: backward needs an adapter and a slot");
+    if (!p->lora || !p->keep)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "train: backward needs an adapter and a forward that kept checkpoints");
     if (!g) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "train: backward needs row weights");
     const silkie_qwen *q = w->q;
     const uint32_t T = s->n_tokens, V = q->cfg.vocab_size;
@@ -419,15 +419,15 @@ silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_q
     silkie_tensor pos = w->pos.t, labels = w->labels.t, gt = w->g.t;
     pos.ne[0] = labels.ne[0] = gt.ne[0] = T;
     silkie_tensor lse = scratch(&w->lse, T, q->cfg.n_heads);
-    silkie_tensor state = slot_state(w, p, T), x_mid = rows_of(&w->x_mid, 0, T);
+    silkie_tensor state = pass_state(w, p, T), x_mid = rows_of(&w->x_mid, 0, T);
     silkie_op_ctx c = {.dev = q->dev, .cmd = w->cmd};
     silkie_qwen_block_io io = block_io(w, s, p, &pos, &lse, &x_mid);
-    const silkie_owned_tensor *ck = &w->ckpt[p->slot];
+    const silkie_owned_tensor *ck = &w->ckpt;
     silkie_tensor x_final = rows_of(ck, q->n_layers * T, T);
 
     SK_CHECK(silkie_vk_cmd_begin(w->cmd));
     /* Head: logits per vocabulary block, recomputed; their gradient flows into ln_f's output. */
-    silkie_tensor hf = rows_of(&w->hf, 0, T), dhf = rows_of(&w->dhn, 0, T);
+    silkie_tensor hf = io.Hn2, dhf = rows_of(&w->dhn, 0, T); /* Hn2: free until the blocks */
     silkie_tensor dX = rows_of(&w->dx, 0, T);
     SK_CHECK(silkie_op_rms_norm(&c, &x_final, &q->ln_f.t, &hf, q->cfg.eps));
     for (uint32_t v0 = 0; v0 < V;) {
