@@ -56,7 +56,7 @@ static silkie_status build_names(silkie_trainer *t)
     t->names = silkie_malloc(sizeof *t->names * (n ? n : 1));
     t->tensor_slot = SK_NEW_ARRAY(uint32_t, n ? n : 1);
     if (!t->names || !t->tensor_slot) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "trainer: names");
-    /* PEFT's order: layer, then module name, A before B (as sorted state_dict keys). */
+    /* Layer by layer, modules in name order, A before B: as the reference adapter lists them. */
     static const silkie_lora_target order[] = {SILKIE_LORA_C_ATTN, SILKIE_LORA_ATTN_C_PROJ,
                                                SILKIE_LORA_MLP_C_PROJ, SILKIE_LORA_W1,
                                                SILKIE_LORA_W2};
@@ -106,7 +106,11 @@ static silkie_status restrict_to_llm(silkie_lora_config *c)
     if (!hit[0]) return SILKIE_OK;
     char re[sizeof c->target_regex];
     size_t n = (size_t)snprintf(re, sizeof re, "transformer\\.h\\.\\d+\\.(.*\\.)?(");
-    for (uint32_t i = 0; i < c->n_targets && n + 2 * strlen(c->targets[i]) + 4 < sizeof re; i++) {
+    for (uint32_t i = 0; i < c->n_targets; i++) {
+        if (n + 2 * strlen(c->targets[i]) + 4 >= sizeof re)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                           "lora targets: too many to confine to the LLM blocks (%u)",
+                           c->n_targets);
         if (i) re[n++] = '|';
         for (const char *q = c->targets[i]; *q; q++) {
             if (*q == '.') re[n++] = '\\';
@@ -128,7 +132,8 @@ static silkie_status new_adapter_config(const silkie_train_params *p, silkie_lor
     c->alpha = p->lora_alpha;
     c->dropout = p->lora_dropout < 0 ? 0.05 : p->lora_dropout;
     c->use_rslora = p->use_rslora != 0;
-    snprintf(c->base_model, sizeof c->base_model, "Qwen/Qwen-VL-Chat");
+    snprintf(c->base_model, sizeof c->base_model, "%s",
+             p->base_model ? p->base_model : "Qwen/Qwen-VL-Chat");
     SK_CHECK(silkie_lora_config_set_targets(c, p->lora_targets ? p->lora_targets
                                                                : "c_attn,attn.c_proj,w1,w2"));
     return restrict_to_llm(c);
@@ -157,6 +162,7 @@ silkie_status silkie_trainer_create(silkie_model *model, const silkie_train_para
     t->p.init_adapter = NULL; /* borrowed strings are not kept */
     t->p.lora_targets = NULL;
     t->p.system = NULL;
+    t->p.base_model = NULL;
     silkie_status st = SILKIE_OK;
     if (p.system && !(t->system = silkie_strdup(p.system)))
         st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "trainer: system prompt");
@@ -222,67 +228,55 @@ static uint32_t first_scored(const uint8_t *scored, uint32_t n)
     return n;
 }
 
-/* One side of the pair, truncated as the Silkie recipe does (TRL "keep_end"): prompt to its
- * last max_prompt tokens when prompt + the longer response exceeds max_total, then responses
- * to their first max_total - max_prompt tokens. A cut that would remove part of an image span
- * is refused. *cut receives the number of prompt tokens removed. */
-static silkie_status build_side(silkie_trainer *t, const silkie_chat_turn *turn, int k,
-                                uint32_t longest_response, uint32_t *cut)
+/* Training sequence of one side and its response length (tokens after the prompt). */
+static silkie_status build_list(silkie_trainer *t, const silkie_chat_turn *turn,
+                                silkie_token_list **l, uint32_t *n_resp)
 {
     silkie_chat_params cp;
     silkie_chat_params_init(&cp);
     cp.system = t->system;
     cp.n_queries = t->m->cfg.visual.n_queries;
-    silkie_token_list *l = NULL;
-    SK_CHECK(silkie_chat_build_training(t->m->tok, &cp, turn, t->p.layout, &l));
+    SK_CHECK(silkie_chat_build_training(t->m->tok, &cp, turn, t->p.layout, l));
+    uint32_t n = (uint32_t)silkie_token_list_size(*l);
+    *n_resp = n - first_scored(silkie_token_list_scored(*l), n);
+    return SILKIE_OK;
+}
+
+/* Side k of the pair from its list, truncated as the Silkie recipe does (TRL "keep_end"):
+ * prompt to its last max_prompt tokens when prompt + the longer response exceeds max_total,
+ * then responses to their first max_total - max_prompt tokens. A cut that would remove part of
+ * an image span is refused. */
+static silkie_status truncate_side(silkie_trainer *t, const silkie_token_list *l, int k,
+                                   uint32_t longest_response)
+{
     const int32_t *ids = silkie_token_list_ids(l);
     const uint8_t *sc = silkie_token_list_scored(l);
     uint32_t n = (uint32_t)silkie_token_list_size(l);
     uint32_t n_prompt = first_scored(sc, n), n_resp = n - n_prompt;
     uint32_t p0 = 0, resp_keep = n_resp;
-    silkie_status st = SILKIE_OK;
-    if (longest_response && n_prompt + longest_response > t->p.max_total_tokens) {
+    if (n_prompt + longest_response > t->p.max_total_tokens) {
         if (n_prompt > t->p.max_prompt_tokens) p0 = n_prompt - t->p.max_prompt_tokens;
         if (n_prompt - p0 + longest_response > t->p.max_total_tokens)
             resp_keep = SK_MIN(n_resp, t->p.max_total_tokens - t->p.max_prompt_tokens);
         const uint32_t *img = silkie_token_list_image_positions(l);
         for (uint32_t i = 0; i < silkie_token_list_n_images(l); i++)
             if (img[i] < p0)
-                st = SK_FAIL(SILKIE_ERR_BAD_DATA,
-                             "pair: truncating the prompt to %u tokens would cut image %u's "
-                             "<img>...</img> span", t->p.max_prompt_tokens, i + 1);
+                return SK_FAIL(SILKIE_ERR_BAD_DATA,
+                               "pair: truncating the prompt to %u tokens would cut image %u's "
+                               "<img>...</img> span", t->p.max_prompt_tokens, i + 1);
     }
     uint32_t len = n_prompt - p0 + resp_keep;
-    if (st == SILKIE_OK && len > t->cap[k]) {
+    if (len > t->cap[k]) {
         silkie_free(t->ids[k]);
         silkie_free(t->scored[k]);
         t->ids[k] = SK_NEW_ARRAY(int32_t, len);
         t->scored[k] = SK_NEW_ARRAY(uint8_t, len);
         t->cap[k] = t->ids[k] && t->scored[k] ? len : 0;
-        if (!t->cap[k]) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: %u tokens", len);
+        if (!t->cap[k]) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: %u tokens", len);
     }
-    if (st == SILKIE_OK) {
-        memcpy(t->ids[k], ids + p0, sizeof(int32_t) * len);
-        memcpy(t->scored[k], sc + p0, len);
-        t->n[k] = len;
-        *cut = p0;
-    }
-    silkie_token_list_destroy(l);
-    return st;
-}
-
-/* Response length (tokens after the prompt) of one side, before truncation. */
-static silkie_status response_len(silkie_trainer *t, const silkie_chat_turn *turn, uint32_t *n)
-{
-    silkie_chat_params cp;
-    silkie_chat_params_init(&cp);
-    cp.system = t->system;
-    cp.n_queries = t->m->cfg.visual.n_queries;
-    silkie_token_list *l = NULL;
-    SK_CHECK(silkie_chat_build_training(t->m->tok, &cp, turn, t->p.layout, &l));
-    uint32_t size = (uint32_t)silkie_token_list_size(l);
-    *n = size - first_scored(silkie_token_list_scored(l), size);
-    silkie_token_list_destroy(l);
+    memcpy(t->ids[k], ids + p0, sizeof(int32_t) * len);
+    memcpy(t->scored[k], sc + p0, len);
+    t->n[k] = len;
     return SILKIE_OK;
 }
 
@@ -299,20 +293,9 @@ static silkie_status encode_images(silkie_trainer *t, const silkie_pref_pair *pa
                                 : snprintf(path, sizeof path, "%s", ref);
         if (w < 0 || w >= (int)sizeof path)
             return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "pair: image path too long");
-        FILE *f = fopen(path, "rb");
-        if (!f) return SK_FAIL(SILKIE_ERR_IO, "pair: cannot open image '%s' (%s)", path,
-                               strerror(errno));
-        struct stat sb;
         uint8_t *data = NULL;
         size_t n = 0;
-        silkie_status st = SILKIE_OK;
-        if (fstat(fileno(f), &sb) != 0 || sb.st_size <= 0 || sb.st_size > (256 << 20))
-            st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "pair: image '%s' is empty or too large", path);
-        if (st == SILKIE_OK && !(data = silkie_malloc((size_t)sb.st_size)))
-            st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: image '%s'", path);
-        if (st == SILKIE_OK && (n = fread(data, 1, (size_t)sb.st_size, f)) != (size_t)sb.st_size)
-            st = SK_FAIL(SILKIE_ERR_IO, "pair: cannot read image '%s'", path);
-        fclose(f);
+        silkie_status st = silkie_session_read_image_file(path, &data, &n);
         float *chw = st == SILKIE_OK ? silkie_malloc((size_t)3 * S * S * sizeof(float)) : NULL;
         if (st == SILKIE_OK && !chw) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: pixels");
         if (st == SILKIE_OK) st = silkie_session_preprocess_encoded(data, n, S, chw);
@@ -441,11 +424,13 @@ silkie_status silkie_trainer_pair_ref(silkie_trainer *t, const silkie_pref_pair 
          .response = pair->chosen},
         {.query = query, .image_paths = pair->images, .n_images = pair->n_images,
          .response = pair->rejected}};
-    uint32_t rl[2] = {0, 0}, cut[2] = {0, 0};
-    silkie_status st = response_len(t, &turn[0], &rl[0]);
-    if (st == SILKIE_OK) st = response_len(t, &turn[1], &rl[1]);
+    silkie_token_list *lists[2] = {NULL, NULL};
+    uint32_t rl[2] = {0, 0};
+    silkie_status st = SILKIE_OK;
+    for (int k = 0; k < 2 && st == SILKIE_OK; k++) st = build_list(t, &turn[k], &lists[k], &rl[k]);
     for (int k = 0; k < 2 && st == SILKIE_OK; k++)
-        st = build_side(t, &turn[k], k, SK_MAX(rl[0], rl[1]), &cut[k]);
+        st = truncate_side(t, lists[k], k, SK_MAX(rl[0], rl[1]));
+    for (int k = 0; k < 2; k++) silkie_token_list_destroy(lists[k]);
     silkie_free(query);
     if (st == SILKIE_OK) st = silkie_trainer_pack_pair(t);
     if (st == SILKIE_OK) st = silkie_trainer_ensure_ws(t, t->pk.n_tokens);

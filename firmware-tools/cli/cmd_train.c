@@ -306,6 +306,7 @@ static int run_dpo(int argc, char **argv)
                                                                                  : SILKIE_DTYPE_F16;
     o.tp.init_adapter = o.init_adapter;
     o.tp.system = o.system;
+    o.tp.base_model = o.model;
 
     /* The data file is read before the model loads, so a wrong path costs nothing. */
     silkie_pref_reader *rd = NULL;

@@ -1,5 +1,7 @@
 /* Image bytes -> the vision tower's input, exactly as the reference preprocesses: decode to
  * RGB (no EXIF rotation), Pillow BICUBIC resize to the model's square size, CLIP normalise. */
+#include <stdio.h>
+
 #include "camera/camera.h"
 #include "ref/ref_image.h"
 #include "session_int.h"
@@ -16,6 +18,44 @@ silkie_status silkie_session_preprocess_rgb(const uint8_t *rgb, uint32_t w, uint
         silkie_ref_rgb_to_chw(resized, size, size, silkie_clip_mean, silkie_clip_std, chw);
     silkie_free(resized);
     return st;
+}
+
+silkie_status silkie_session_read_image_file(const char *path, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return SK_FAIL(SILKIE_ERR_IO, "image: cannot open %s", path);
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    silkie_status st = SILKIE_OK;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1 << 20;
+            if (cap > ((size_t)1 << 30)) {
+                st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "image: %s is larger than 1 GiB", path);
+                break;
+            }
+            uint8_t *nb = silkie_realloc(buf, cap);
+            if (!nb) {
+                st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "image: %s", path);
+                break;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    if (st == SILKIE_OK && ferror(f)) st = SK_FAIL(SILKIE_ERR_IO, "image: reading %s", path);
+    fclose(f);
+    if (st != SILKIE_OK) {
+        silkie_free(buf);
+        return st;
+    }
+    *out = buf;
+    *len = n;
+    return SILKIE_OK;
 }
 
 silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, uint32_t size,

@@ -233,31 +233,9 @@ silkie_status silkie_session_add_image_file(silkie_session *s, const char *path)
 {
     SK_CHECK(check_usable(s, "add_image_file"));
     if (!path) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "add_image_file: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return SK_FAIL(SILKIE_ERR_IO, "add_image_file: cannot open %s", path);
     uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    silkie_status st = SILKIE_OK;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 20;
-            if (cap > ((size_t)1 << 30)) {
-                st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "add_image_file: %s is larger than 1 GiB", path);
-                break;
-            }
-            uint8_t *nb = silkie_realloc(buf, cap);
-            if (!nb) {
-                st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "add_image_file: %s", path);
-                break;
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0) break;
-    }
-    if (st == SILKIE_OK && ferror(f)) st = SK_FAIL(SILKIE_ERR_IO, "add_image_file: reading %s", path);
-    fclose(f);
+    size_t len = 0;
+    silkie_status st = silkie_session_read_image_file(path, &buf, &len);
     if (st == SILKIE_OK) st = silkie_session_add_image_encoded(s, buf, len, base_name(path));
     silkie_free(buf);
     return st;

@@ -78,6 +78,8 @@ void silkie_session_frame_release(silkie_session *s);
 /* Normalised pixels [3,S,S] (CHW f32) from 8-bit RGB with Pillow's bicubic resize. */
 silkie_status silkie_session_preprocess_rgb(const uint8_t *rgb, uint32_t w, uint32_t h,
                                             uint32_t stride, uint32_t size, float *chw);
+/* Reads a whole image file (at most 1 GiB) into a heap buffer (silkie_free). */
+silkie_status silkie_session_read_image_file(const char *path, uint8_t **out, size_t *len);
 /* Decodes JPEG or PPM bytes to RGB8 (Pillow-equivalent) and preprocesses them. */
 silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, uint32_t size,
                                                 float *chw);

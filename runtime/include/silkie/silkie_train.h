@@ -55,6 +55,8 @@ typedef struct silkie_train_params {
     uint32_t max_prompt_tokens;   /* init: 1024 */
     uint32_t max_total_tokens;    /* init: 2048 */
     const char *system;           /* NULL = "You are a helpful assistant." */
+    const char *base_model;       /* new adapter: base_model_name_or_path written into its
+                                     config; NULL = "Qwen/Qwen-VL-Chat" */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_train_params;
 SILKIE_API void silkie_train_params_init(silkie_train_params *p);
