@@ -15,6 +15,7 @@ silkie_status silkie_trainer_optim_alloc(silkie_trainer *t)
     const uint32_t ne_n[4] = {n ? n : 1, 1, 1, 1};
     SK_CHECK(silkie_tensor_alloc(t->m->dev, SILKIE_VK_POOL_HOST, SILKIE_DTYPE_F32, ne_n,
                                  &t->norms));
+    SK_CHECK(silkie_vk_cmd_create(t->m->dev, &t->opt_cmd));
     for (uint32_t i = 0; i < n; i++) {
         silkie_lora_module *m = NULL;
         int b = 0;
@@ -41,25 +42,24 @@ void silkie_trainer_optim_release(silkie_trainer *t)
     silkie_free(t->adam_m);
     silkie_free(t->adam_v);
     silkie_tensor_free(&t->norms);
+    silkie_vk_cmd_destroy(t->opt_cmd);
+    t->opt_cmd = NULL;
     t->adam_m = t->adam_v = NULL;
 }
 
 uint32_t silkie_trainer_n_steps(const silkie_trainer *t) { return t ? t->opt_step : 0; }
 
+/* Records with rec into the optimizer's list, submits and waits. */
 static silkie_status run_list(silkie_trainer *t, silkie_status (*rec)(silkie_trainer *,
                                                                       silkie_op_ctx *,
                                                                       const void *),
                               const void *arg)
 {
-    silkie_vk_cmd *cmd = NULL;
-    SK_CHECK(silkie_vk_cmd_create(t->m->dev, &cmd));
-    silkie_op_ctx c = {.dev = t->m->dev, .cmd = cmd};
-    silkie_status st = silkie_vk_cmd_begin(cmd);
-    if (st == SILKIE_OK) st = rec(t, &c, arg);
-    if (st == SILKIE_OK) st = silkie_vk_cmd_end(cmd);
-    if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(cmd);
-    silkie_vk_cmd_destroy(cmd);
-    return st;
+    silkie_op_ctx c = {.dev = t->m->dev, .cmd = t->opt_cmd};
+    SK_CHECK(silkie_vk_cmd_begin(t->opt_cmd));
+    SK_CHECK(rec(t, &c, arg));
+    SK_CHECK(silkie_vk_cmd_end(t->opt_cmd));
+    return silkie_vk_cmd_submit_wait(t->opt_cmd);
 }
 
 static silkie_status record_norms(silkie_trainer *t, silkie_op_ctx *c, const void *arg)

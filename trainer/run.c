@@ -46,6 +46,7 @@ typedef struct owned_pair {
     char **images;
     uint32_t n_images;
     uint64_t line;
+    uint64_t key; /* reference-cache key, computed at the pair's first use (0: not yet) */
 } owned_pair;
 
 typedef struct pair_set {
@@ -410,6 +411,7 @@ typedef struct run_ctx {
     uint32_t layout_key;
 } run_ctx;
 
+/* Reads the pair's images: computed once per pair and run, not per step. */
 static uint64_t pair_key(const run_ctx *r, const owned_pair *o, const char *image_dir)
 {
     uint64_t h = silkie_hash64(SILKIE_HASH64_INIT, &r->model_fp, sizeof r->model_fp);
@@ -431,7 +433,7 @@ static uint64_t pair_key(const run_ctx *r, const owned_pair *o, const char *imag
 }
 
 /* Evaluates (grad_scale 0) or trains on one pair; classifies failures that are the data's. */
-static silkie_status one_pair(run_ctx *r, const owned_pair *o, float grad_scale,
+static silkie_status one_pair(run_ctx *r, owned_pair *o, float grad_scale,
                               silkie_dpo_metrics *m, int *skipped)
 {
     *skipped = -1;
@@ -443,7 +445,8 @@ static silkie_status one_pair(run_ctx *r, const owned_pair *o, float grad_scale,
         *skipped = SILKIE_TRAIN_SKIP_RESPONSE;
         return SILKIE_OK;
     }
-    const uint64_t key = pair_key(r, o, r->p->images);
+    if (!o->key) o->key = pair_key(r, o, r->p->images) | 1; /* never 0 */
+    const uint64_t key = o->key;
     double ref[2];
     const int hit = silkie_ref_cache_get(&r->cache, key, ref);
     silkie_status st = silkie_trainer_pair_ref(r->t, &pair, hit ? ref : NULL, grad_scale, m);

@@ -37,6 +37,7 @@ struct silkie_trainer {
     /* optimizer (optim.c): AdamW moments per adapter tensor, in the order of tensor_slot */
     silkie_owned_tensor *adam_m, *adam_v;
     silkie_owned_tensor norms;    /* HOST f32 [n_tensors]: per-tensor sums of squares */
+    silkie_vk_cmd *opt_cmd;       /* the optimizer's command list, re-recorded each step */
     uint32_t opt_step;            /* optimizer steps taken (bias correction) */
     atomic_int cancel;
 };
