@@ -27,27 +27,6 @@
 static char g_tmp[1024];
 static cJSON *g_cases;
 
-/* Runs argv[0] with argv, stdout to `out_path` (or inherited); returns the exit status. */
-static int run(char *const argv[], const char *out_path)
-{
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (out_path) {
-            int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            if (fd < 0 || dup2(fd, 1) < 0) _exit(126);
-            close(fd);
-        }
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static double rtol_of(const char *name)
 {
     cJSON *t = cJSON_GetObjectItemCaseSensitive(g_cases, "tolerances");
@@ -285,7 +264,7 @@ int main(int argc, char **argv)
                          "--max-tokens", max_tokens, "--no-stop", "--weights", "f32",
                          "--vision-weights", "f32", "--kv", "f32", "--dump", dump, (char *)q,
                          NULL};
-    int rc = run(dump_argv, NULL);
+    int rc = sk_run(dump_argv, NULL);
     printf("\n");
     SK_TEST_CHECK(rc == 0, "silkie ask --dump exited with %d", rc);
     if (rc == 0) check_dump(dump, case_dir);
@@ -295,7 +274,7 @@ int main(int argc, char **argv)
     char *json_argv[] = {argv[1], "ask", "--model", model, "--image", img, "--greedy",
                          "--max-tokens", json_tokens, "--no-stop", "--weights", "f32",
                          "--vision-weights", "f32", "--kv", "f32", "--json", (char *)q, NULL};
-    rc = run(json_argv, json);
+    rc = sk_run(json_argv, json);
     SK_TEST_CHECK(rc == 0, "silkie ask --json exited with %d", rc);
     if (rc == 0) check_json(json, case_dir, n_prompt);
 

@@ -2,7 +2,11 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <fcntl.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int sk_test_failures;
 
@@ -131,4 +135,45 @@ void *sk_read_file(const char *path, size_t *size)
     fclose(f);
     if (p && size) *size = (size_t)n;
     return p;
+}
+
+int sk_spawn(char *const argv[], const char *out_path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (out_path) {
+            int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            if (fd < 0 || dup2(fd, 1) < 0) _exit(126);
+            close(fd);
+        }
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
+int sk_wait(int pid)
+{
+    int status = 0;
+    if (pid < 0 || waitpid((pid_t)pid, &status, 0) != (pid_t)pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int sk_run(char *const argv[], const char *out_path) { return sk_wait(sk_spawn(argv, out_path)); }
+
+int sk_run_capture(const char *exe, const char *args, char *out, size_t cap)
+{
+    size_t len = strlen(exe) + strlen(args) + 32;
+    char *cmd = malloc(len);
+    if (!cmd) return -1;
+    snprintf(cmd, len, "'%s' %s 2>/dev/null", exe, args);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -57,6 +57,16 @@ float sk_rng_uniform(sk_rng *r, float lo, float hi);
 float sk_rng_normal(sk_rng *r);
 void sk_fill_uniform(sk_rng *r, float *x, uint64_t n, float lo, float hi);
 
+/* Running the project's programs (tests of the command line). sk_spawn starts argv[0] with
+ * argv, stdout to out_path (NULL: inherited), and returns the pid (-1 on failure); sk_wait
+ * returns its exit status (128 + signal when killed, -1 on failure); sk_run does both. */
+int sk_spawn(char *const argv[], const char *out_path);
+int sk_wait(int pid);
+int sk_run(char *const argv[], const char *out_path);
+/* Runs "'exe' args" through the shell (args already quoted) with stderr discarded; stdout into
+ * out (NUL-terminated, cap bytes); returns the exit status. */
+int sk_run_capture(const char *exe, const char *args, char *out, size_t cap);
+
 /* Path of the shared reference folder (../shared beside the repository); NULL when absent. */
 const char *sk_shared_dir(void);
 /* Reads a whole file; caller frees with silkie_free. NULL when missing. */

@@ -15,19 +15,6 @@
 #include "model/model.h"
 #include "torch_save_writer.h"
 
-static int run(char *const argv[])
-{
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static int copy_file(const char *from, const char *to)
 {
     size_t n = 0;
@@ -94,10 +81,10 @@ int main(int argc, char **argv)
     snprintf(d2, sizeof d2, "%s/bin.safetensors", tmp);
     char *a1[] = {(char *)exe, "train", "dpo", "--model", model, "--init-adapter", lora,
                   "--data", pairs, "--weights", "f32", "--steps", "0", "--dump", d1, NULL};
-    SK_TEST_CHECK(run(a1) == 0, "safetensors adapter");
+    SK_TEST_CHECK(sk_run(a1, NULL) == 0, "safetensors adapter");
     a1[6] = bin_dir;
     a1[14] = d2;
-    SK_TEST_CHECK(run(a1) == 0, "adapter_model.bin");
+    SK_TEST_CHECK(sk_run(a1, NULL) == 0, "adapter_model.bin");
     size_t n1 = 0, n2 = 0;
     char *x1 = sk_read_file(d1, &n1), *x2 = sk_read_file(d2, &n2);
     SK_TEST_CHECK(x1 && x2 && n1 == n2 && !memcmp(x1, x2, n1),

@@ -46,21 +46,6 @@ static double quant_bound(const char *name, double max_ref)
     return g_quant->rewards_atol;
 }
 
-static int run(char *const argv[])
-{
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static double tol_of(const char *name, const char *kind)
 {
     cJSON *t = cJSON_GetObjectItemCaseSensitive(g_cases, "tolerances");
@@ -178,7 +163,7 @@ static void run_layout(const char *exe, const char *case_dir, const char *weight
                     (char *)layout, "--weights", (char *)weights, "--steps", "0", "--dump", dump,
                     NULL};
     printf("layout %s, weights %s\n", layout, weights);
-    int rc = run(argv);
+    int rc = sk_run(argv, NULL);
     SK_TEST_CHECK(rc == 0, "silkie train dpo (%s) exited %d", layout, rc);
     if (rc != 0) return;
     silkie_weights *got = NULL, *exp = NULL;

@@ -51,28 +51,6 @@ static int write_pairs(const char *path, int first, int n, int bad_lines)
     return fclose(f) == 0;
 }
 
-/* Runs the executable with argv (NULL-terminated after the fixed prefix); stdout to out. */
-static pid_t spawn(char *const argv[], const char *out)
-{
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) dup2(fd, 1);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_rc(pid_t pid)
-{
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* Builds argv: the fixed training options, then the NULL-terminated list `more`. */
 static int run_train(const char *run, const char *data, const char *const *more, const char *out,
                      pid_t *async)
@@ -88,12 +66,12 @@ static int run_train(const char *run, const char *data, const char *const *more,
     for (size_t i = 0; i < SK_ARRAY_LEN(fixed); i++) argv[k++] = (char *)fixed[i];
     for (int i = 0; more && more[i] && k < 63; i++) argv[k++] = (char *)more[i];
     argv[k] = NULL;
-    pid_t pid = spawn(argv, out);
+    pid_t pid = sk_spawn(argv, out);
     if (async) {
         *async = pid;
         return 0;
     }
-    return wait_rc(pid);
+    return sk_wait(pid);
 }
 
 static char *slurp(const char *path, size_t *n)
@@ -184,10 +162,10 @@ static void test_learning(const char *data, const char *eval)
     char *a1[] = {(char *)g_exe, "train", "dpo", "--model", (char *)g_model, "--data",
                   (char *)eval, "--init-adapter", ad, "--weights", "f32", "--steps", "0",
                   "--dump", d1, NULL};
-    SK_TEST_CHECK(wait_rc(spawn(a1, NULL)) == 0, "--init-adapter RUN/adapter");
+    SK_TEST_CHECK(sk_run(a1, NULL) == 0, "--init-adapter RUN/adapter");
     a1[8] = ck;
     a1[14] = d2;
-    SK_TEST_CHECK(wait_rc(spawn(a1, NULL)) == 0, "--init-adapter RUN/checkpoint-8");
+    SK_TEST_CHECK(sk_run(a1, NULL) == 0, "--init-adapter RUN/checkpoint-8");
     SK_TEST_CHECK(same_file(d1, d2), "exported adapter and checkpoint evaluate differently");
 }
 
@@ -213,7 +191,7 @@ static void test_kill_resume(const char *data)
     double delay = full_s * 0.6 * (rand() / (double)RAND_MAX);
     usleep((useconds_t)(delay * 1e6));
     kill(pid, SIGKILL);
-    int rc = wait_rc(pid);
+    int rc = sk_wait(pid);
     printf("kill/resume: killed after the first checkpoint + %.2f s (exit %d)\n", delay, rc);
     /* A half-written checkpoint (as a kill during a save leaves) must be ignored. */
     char junk[600];

@@ -6,19 +6,7 @@
 
 static const char *g_exe;
 
-/* Runs the tool with args (already quoted for the shell); returns the exit code, output in
- * out (NUL-terminated). */
-static int run(const char *args, char *out, size_t cap)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", g_exe, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+static int run(const char *args, char *out, size_t cap) { return sk_run_capture(g_exe, args, out, cap); }
 
 int main(int argc, char **argv)
 {

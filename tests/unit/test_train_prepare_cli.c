@@ -9,18 +9,11 @@
 
 static const char *g_exe;
 
-/* Runs the tool with args (already quoted for the shell); returns the exit code, stdout in out
- * (NUL-terminated). */
 static int run(const char *args, char *out, size_t cap)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' train prepare %s 2>/dev/null", g_exe, args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char full[8192];
+    snprintf(full, sizeof full, "%s%s", "train prepare ", args);
+    return sk_run_capture(g_exe, full, out, cap);
 }
 
 static void write_text(const char *path, const char *text)
