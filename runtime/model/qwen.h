@@ -199,6 +199,10 @@ typedef struct silkie_qwen_block_io {
 
 silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, uint32_t layer,
                                        silkie_qwen_block_io *io);
+/* The block's self-attention (causal over io's rows, with io's segment rule): the backward
+ * pass differentiates exactly what the forward ran. */
+silkie_attention_params silkie_qwen_block_attention(const silkie_qwen *q,
+                                                    const silkie_qwen_block_io *io);
 /* Input of LoRA target t in a recorded block (Hn1, ATT, Hn2 or ACT). */
 const silkie_tensor *silkie_qwen_block_lora_input(const silkie_qwen_block_io *io,
                                                   silkie_lora_target t);

@@ -151,24 +151,31 @@ static silkie_status lora_forward(silkie_op_ctx *c, silkie_qwen_block_io *io, ui
     return silkie_op_matmul(c, &U, &m->b.t, NULL, y, &acc);
 }
 
+silkie_attention_params silkie_qwen_block_attention(const silkie_qwen *q,
+                                                    const silkie_qwen_block_io *io)
+{
+    const silkie_model_config *cfg = &q->cfg;
+    return (silkie_attention_params){.n_heads = cfg->n_heads,
+                                     .head_dim = cfg->head_dim,
+                                     .scale = 1.0f / sqrtf((float)cfg->head_dim),
+                                     .causal = 1,
+                                     .n_kv = io->X.ne[1],
+                                     .seg_begin = io->seg_begin,
+                                     .seg_end = io->seg_end};
+}
+
 silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, uint32_t l,
                                        silkie_qwen_block_io *io)
 {
     const silkie_model_config *cfg = &q->cfg;
     const silkie_qwen_layer *y = &q->layers[l];
-    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width, T = io->X.ne[1];
+    const uint32_t H = cfg->hidden_size, F = cfg->mlp_width;
     const silkie_matmul_opts acc = {.accumulate = 1};
     const silkie_rope_params rq = {.head_dim = cfg->head_dim,
                                    .freq_base = io->freq_base,
                                    .logn_base = io->logn_base};
     const silkie_rope_params rk = {.head_dim = cfg->head_dim, .freq_base = io->freq_base};
-    silkie_attention_params ap = {.n_heads = cfg->n_heads,
-                                  .head_dim = cfg->head_dim,
-                                  .scale = 1.0f / sqrtf((float)cfg->head_dim),
-                                  .causal = 1,
-                                  .n_kv = T,
-                                  .seg_begin = io->seg_begin,
-                                  .seg_end = io->seg_end};
+    const silkie_attention_params ap = silkie_qwen_block_attention(q, io);
     silkie_tensor Q = silkie_tensor_cols(&io->QKV, 0, H), K = silkie_tensor_cols(&io->QKV, H, H);
     silkie_tensor V = silkie_tensor_cols(&io->QKV, 2 * H, H);
     silkie_tensor UP = silkie_tensor_cols(&io->MLP, 0, F), GATE = silkie_tensor_cols(&io->MLP, F, F);

@@ -385,13 +385,7 @@ static silkie_status block_backward(silkie_op_ctx *c, silkie_qwen_train_ws *w, u
     silkie_tensor dQ = silkie_tensor_cols(&dQKV, 0, H), dK = silkie_tensor_cols(&dQKV, H, H);
     silkie_tensor dV = silkie_tensor_cols(&dQKV, 2 * H, H);
     silkie_tensor delta = scratch(&w->delta, T, cfg->n_heads);
-    const silkie_attention_params ap = {.n_heads = cfg->n_heads,
-                                        .head_dim = cfg->head_dim,
-                                        .scale = 1.0f / sqrtf((float)cfg->head_dim),
-                                        .causal = 1,
-                                        .n_kv = T,
-                                        .seg_begin = io->seg_begin,
-                                        .seg_end = io->seg_end};
+    const silkie_attention_params ap = silkie_qwen_block_attention(q, io);
     SK_CHECK(silkie_op_attention_back(c, &Q, &K, &V, &io->ATT, &dATT, io->lse, &delta, &dQ, &dK,
                                       &dV, &ap));
     /* Rotation is orthogonal: its gradient is the inverse rotation. */
