@@ -73,7 +73,7 @@ static inline bool sk_add_size(size_t a, size_t b, size_t *out)
 }
 
 /* Environment variables are read here and nowhere else: SILKIE_LOG_LEVEL, SILKIE_VALIDATE,
- * SILKIE_DEVICE, SILKIE_PROFILE, SILKIE_PIPELINE_CACHE. NULL when unset. */
+ * SILKIE_DEVICE, SILKIE_PROFILE, SILKIE_PIPELINE_CACHE, SILKIE_FAULT. NULL when unset. */
 const char *silkie_env(const char *name);
 
 /* Half and bfloat16 conversion (round to nearest even), shared by loaders, refs and tests. */
