@@ -18,7 +18,7 @@ static const char *const k_names[SK_FAULT_KIND_COUNT] = {
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static silkie_status g_status = SILKIE_OK;
 static char g_bad[96];
-static sk_fault_kind g_kind = SK_FAULT_NONE; /* written once, under g_once */
+static _Atomic sk_fault_kind g_kind = SK_FAULT_NONE; /* set under g_once or by sk_fault_arm */
 static uint64_t g_at;
 static _Atomic uint64_t g_count;
 static atomic_bool g_fired;
@@ -62,6 +62,16 @@ bool sk_fault_hit(sk_fault_kind kind)
     if (atomic_fetch_add(&g_count, 1) + 1 != g_at) return false;
     atomic_store(&g_fired, true);
     return true;
+}
+
+void sk_fault_arm(sk_fault_kind kind, uint64_t n)
+{
+    pthread_once(&g_once, parse);
+    g_kind = SK_FAULT_NONE;
+    atomic_store(&g_count, 0);
+    atomic_store(&g_fired, false);
+    g_at = n;
+    g_kind = n ? kind : SK_FAULT_NONE;
 }
 
 bool sk_fault_fired(void) { return atomic_load(&g_fired); }

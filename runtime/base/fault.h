@@ -33,7 +33,11 @@ silkie_status sk_fault_init(void);
  * Counting is process-wide and thread-safe. */
 bool sk_fault_hit(sk_fault_kind kind);
 
-/* True when the armed fault of this kind has already fired (tests stop a sweep on false). */
+/* Test hook: arms KIND:N from now (counting restarts), as if SILKIE_FAULT said so; NONE disarms.
+ * Lets one process sweep N without respawning. */
+void sk_fault_arm(sk_fault_kind kind, uint64_t n);
+
+/* True when the armed fault has already fired (tests stop a sweep on false). */
 bool sk_fault_fired(void);
 
 /* The file kinds as one check: 0 when no file fault fires on this write, else SK_FAULT_SHORT,
