@@ -9,11 +9,10 @@
 #include "ref/ref_image.h"
 
 
-void silkie_camera_params_init(silkie_camera_params *p)
+void silkie_camera_params_init_size(silkie_camera_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
+    silkie_camera_params d = {0};
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 static void params_copy(silkie_camera_params *dst, const silkie_camera_params *src)
@@ -63,8 +62,11 @@ static silkie_status decode_packet(silkie_camera *cam, const sk_packet *pk, sk_s
                     : !eoi                                   ? SILKIE_SKIP_TRUNCATED
                                                              : SILKIE_SKIP_CORRUPT;
         }
-    } else if (pk->kind == SILKIE_IMAGE_KIND_PPM) {
-        st = silkie_ppm_decode(pk->data, pk->size, 0, &slot->img);
+    } else if (pk->kind != SILKIE_IMAGE_KIND_UNKNOWN) {
+        /* PPM, PNG, WebP, BMP, GIF stills; their messages say "truncated" when data ran out. */
+        st = pk->kind == SILKIE_IMAGE_KIND_PPM
+                 ? silkie_ppm_decode(pk->data, pk->size, 0, &slot->img)
+                 : silkie_image_decode(cam->jpeg, pk->data, pk->size, pk->name, &slot->img);
         if (st != SILKIE_OK)
             *skip = strstr(silkie_last_error(), "exceeds")     ? SILKIE_SKIP_TOO_LARGE
                     : strstr(silkie_last_error(), "truncated") ? SILKIE_SKIP_TRUNCATED

@@ -1,5 +1,6 @@
-/* Camera layer: what other layers may use. Image decode (JPEG through TurboJPEG, binary PPM),
- * EXIF orientation, Motion-JPEG splitting; frame sources are in silkie/silkie_camera.h. */
+/* Camera layer: what other layers may use. Image decode (JPEG through TurboJPEG, PNG through
+ * libspng, WebP through libwebp, BMP, GIF, binary PPM), EXIF orientation, Motion-JPEG
+ * splitting; frame sources are in silkie/silkie_camera.h. */
 #ifndef SILKIE_CAMERA_H
 #define SILKIE_CAMERA_H
 
@@ -54,13 +55,53 @@ silkie_status silkie_jpeg_decode(silkie_jpeg_decoder *d, const uint8_t *data, si
 /* Binary PPM (P6, maxval 255) or PGM (P5, maxval 255, expanded to RGB unless grey). */
 silkie_status silkie_ppm_decode(const uint8_t *data, size_t size, int grey, silkie_image *img);
 
-/* Image kind by magic bytes. */
+/* Image kind by magic bytes (never by file name). */
 typedef enum silkie_image_kind {
     SILKIE_IMAGE_KIND_UNKNOWN = 0,
     SILKIE_IMAGE_KIND_JPEG = 1,
     SILKIE_IMAGE_KIND_PPM = 2,
+    SILKIE_IMAGE_KIND_PNG = 3,
+    SILKIE_IMAGE_KIND_WEBP = 4,
+    SILKIE_IMAGE_KIND_BMP = 5,
+    SILKIE_IMAGE_KIND_GIF = 6,
 } silkie_image_kind;
 silkie_image_kind silkie_image_sniff(const uint8_t *data, size_t size);
+/* "jpeg", "ppm", "png", "webp", "bmp", "gif" or "unknown". */
+const char *silkie_image_kind_name(silkie_image_kind kind);
+
+/* Still-image decoders to RGB8 with the pixels of Pillow 9.4's Image.open(f).convert("RGB"):
+ * alpha is dropped (not composited), palettes map through the palette, and indices past the end
+ * of a short palette give grey (i, i, i) as in Pillow. `name` (may be NULL) is the file name
+ * that messages start with. Dimensions are checked against the limits of silkie_camera.h before
+ * the pixel buffer is allocated. EXIF is not read (exif_orientation = 1).
+ * Errors: SILKIE_ERR_BAD_IMAGE (not that format, corrupt, truncated, over-limit, unsupported
+ * variant; the message says which), SILKIE_ERR_OUT_OF_MEMORY.
+ *
+ * PNG: every colour type and bit depth, interlaced or not, tRNS ignored. 16-bit RGB, RGBA and
+ *      grey+alpha keep the high byte of each sample; 16-bit grey is clipped to 0..255 (Pillow
+ *      opens it as 32-bit integer mode "I" and its conversion to RGB clamps), so a 16-bit grey
+ *      value v gives min(v, 255). Grey of 1, 2, 4 bits is scaled to 0..255.
+ * WebP: lossy and lossless, with or without alpha; an animation gives its first frame, placed
+ *      on a black canvas of the animation's size (as libwebp's animation decoder does).
+ * BMP: BITMAPCOREHEADER, BITMAPINFOHEADER, OS/2 2.x, V4 and V5 headers; 1, 4, 8-bit palette,
+ *      16-bit 5-5-5, 24 and 32-bit, BI_BITFIELDS with the masks Pillow accepts; bottom-up and
+ *      top-down. RLE, JPEG and PNG compression are refused.
+ * GIF: the first image, interlaced or not, local or global palette, on a canvas of the logical
+ *      screen (grown to fit the image) filled with the transparent index, or index 0. */
+silkie_status silkie_png_decode(const uint8_t *data, size_t size, const char *name,
+                                silkie_image *img);
+silkie_status silkie_webp_decode(const uint8_t *data, size_t size, const char *name,
+                                 silkie_image *img);
+silkie_status silkie_bmp_decode(const uint8_t *data, size_t size, const char *name,
+                                silkie_image *img);
+silkie_status silkie_gif_decode(const uint8_t *data, size_t size, const char *name,
+                                silkie_image *img);
+
+/* Any still image above, or JPEG (full size, RGB) or PPM, chosen by magic bytes, to RGB8.
+ * `jpeg` is a decoder to reuse, or NULL for a temporary one. Unknown kinds are
+ * SILKIE_ERR_BAD_IMAGE. */
+silkie_status silkie_image_decode(silkie_jpeg_decoder *jpeg, const uint8_t *data, size_t size,
+                                  const char *name, silkie_image *img);
 
 /* EXIF orientation (1..8) from a JPEG's APP1 segment; 1 when absent or malformed. Never reads
  * outside [data, data + size). */

@@ -6,10 +6,10 @@
 
 #include "camera/camera.h"
 
-/* What a source produces: encoded bytes (JPEG / PPM) or a raw frame. Borrowed until the
- * source's next() or done() call. */
+/* What a source produces: encoded bytes (a still or a JPEG frame) or a raw frame. Borrowed
+ * until the source's next() or done() call. */
 typedef struct sk_packet {
-    silkie_image_kind kind;     /* JPEG or PPM; UNKNOWN for raw */
+    silkie_image_kind kind;     /* encoded still or JPEG frame; UNKNOWN for raw */
     silkie_pixel_format format; /* raw frames: RGB8, GRAY8, YUYV, NV12 */
     const uint8_t *data;
     size_t size;
@@ -84,6 +84,13 @@ silkie_status sk_source_file_open(const char *path, void **out);
 silkie_status sk_source_dir_open(const char *path, void **out);
 silkie_status sk_source_mjpeg_open(const char *path, void **out);
 extern const sk_source_vt sk_source_file_vt, sk_source_dir_vt, sk_source_mjpeg_vt;
+
+/* The encoded formats stills may have, for messages. */
+#define SK_IMAGE_KINDS "JPEG, PNG, WebP, BMP, GIF or PPM"
+
+/* "NAME: KIND" for the start of decoder messages, or KIND alone when name is NULL; returns buf,
+ * truncated to cap. */
+const char *sk_image_what(char *buf, size_t cap, const char *name, const char *kind);
 
 /* Reads a whole file into a growable buffer (grow only). */
 silkie_status sk_read_whole(const char *path, uint8_t **buf, size_t *cap, size_t *size);

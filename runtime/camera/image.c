@@ -1,5 +1,8 @@
-/* silkie_image buffers, dimension limits, sniffing, PPM decode, EXIF orientation. */
-#include "camera/camera.h"
+/* silkie_image buffers, dimension limits, sniffing and decode dispatch, PPM decode, EXIF
+ * orientation. */
+#include <stdio.h>
+
+#include "camera/camera_int.h"
 
 void silkie_image_init(silkie_image *img)
 {
@@ -48,11 +51,68 @@ silkie_status silkie_image_reserve(silkie_image *img, uint32_t width, uint32_t h
 
 silkie_image_kind silkie_image_sniff(const uint8_t *data, size_t size)
 {
+    if (!data) return SILKIE_IMAGE_KIND_UNKNOWN;
     if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
         return SILKIE_IMAGE_KIND_JPEG;
     if (size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6'))
         return SILKIE_IMAGE_KIND_PPM;
+    if (size >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return SILKIE_IMAGE_KIND_PNG;
+    if (size >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0)
+        return SILKIE_IMAGE_KIND_WEBP;
+    if (size >= 6 && (memcmp(data, "GIF87a", 6) == 0 || memcmp(data, "GIF89a", 6) == 0))
+        return SILKIE_IMAGE_KIND_GIF;
+    /* Two bytes are all Pillow checks too; a text file starting "BM" is reported as a bad BMP. */
+    if (size >= 2 && data[0] == 'B' && data[1] == 'M') return SILKIE_IMAGE_KIND_BMP;
     return SILKIE_IMAGE_KIND_UNKNOWN;
+}
+
+const char *silkie_image_kind_name(silkie_image_kind kind)
+{
+    switch (kind) {
+    case SILKIE_IMAGE_KIND_JPEG: return "jpeg";
+    case SILKIE_IMAGE_KIND_PPM: return "ppm";
+    case SILKIE_IMAGE_KIND_PNG: return "png";
+    case SILKIE_IMAGE_KIND_WEBP: return "webp";
+    case SILKIE_IMAGE_KIND_BMP: return "bmp";
+    case SILKIE_IMAGE_KIND_GIF: return "gif";
+    default: return "unknown";
+    }
+}
+
+const char *sk_image_what(char *buf, size_t cap, const char *name, const char *kind)
+{
+    if (name && *name) snprintf(buf, cap, "%s: %s", name, kind);
+    else snprintf(buf, cap, "%s", kind);
+    return buf;
+}
+
+silkie_status silkie_image_decode(silkie_jpeg_decoder *jpeg, const uint8_t *data, size_t size,
+                                  const char *name, silkie_image *img)
+{
+    if (!data || !img)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "image_decode: data, img required");
+    silkie_status st;
+    char what[160];
+    switch (silkie_image_sniff(data, size)) {
+    case SILKIE_IMAGE_KIND_JPEG:
+        if (jpeg) {
+            st = silkie_jpeg_decode(jpeg, data, size, NULL, img);
+        } else if ((st = silkie_jpeg_decoder_create(&jpeg)) == SILKIE_OK) {
+            st = silkie_jpeg_decode(jpeg, data, size, NULL, img);
+            silkie_jpeg_decoder_destroy(jpeg);
+        }
+        break;
+    case SILKIE_IMAGE_KIND_PPM: st = silkie_ppm_decode(data, size, 0, img); break;
+    case SILKIE_IMAGE_KIND_PNG: st = silkie_png_decode(data, size, name, img); break;
+    case SILKIE_IMAGE_KIND_WEBP: st = silkie_webp_decode(data, size, name, img); break;
+    case SILKIE_IMAGE_KIND_BMP: st = silkie_bmp_decode(data, size, name, img); break;
+    case SILKIE_IMAGE_KIND_GIF: st = silkie_gif_decode(data, size, name, img); break;
+    default:
+        st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "%s: not a " SK_IMAGE_KINDS " file (%zu bytes)",
+                     sk_image_what(what, sizeof what, name, "image"), size);
+    }
+    if (st != SILKIE_OK) img->width = img->height = 0; /* never a stale size on failure */
+    return st;
 }
 
 /* ---- PPM / PGM ------------------------------------------------------------------------------ */

@@ -68,7 +68,7 @@ static silkie_status file_next(void *p, uint32_t timeout_ms, sk_packet *pk,
     pk->kind = silkie_image_sniff(s->buf, s->size);
     if (pk->kind == SILKIE_IMAGE_KIND_UNKNOWN) {
         *skip = SILKIE_SKIP_NOT_IMAGE;
-        return SK_FAIL(SILKIE_ERR_BAD_IMAGE, "%s: not a JPEG or PPM file", s->path);
+        return SK_FAIL(SILKIE_ERR_BAD_IMAGE, "%s: not a " SK_IMAGE_KINDS " file", s->path);
     }
     pk->data = s->buf;
     pk->size = s->size;
@@ -92,7 +92,7 @@ silkie_status silkie_camera_open_file(const char *path, const silkie_camera_para
     }
     silkie_status st = sk_read_whole(path, &s->buf, &s->cap, &s->size);
     if (st == SILKIE_OK && silkie_image_sniff(s->buf, s->size) == SILKIE_IMAGE_KIND_UNKNOWN)
-        st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "%s: not a JPEG or PPM file", path);
+        st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "%s: not a " SK_IMAGE_KINDS " file", path);
     if (st != SILKIE_OK) {
         file_close(s);
         return st;
@@ -154,7 +154,7 @@ static silkie_status dir_next(void *p, uint32_t timeout_ms, sk_packet *pk,
     if (st != SILKIE_OK || silkie_image_sniff(s->buf, s->size) == SILKIE_IMAGE_KIND_UNKNOWN) {
         /* Unreadable entries (subdirectories, sockets) and non-images are skipped alike. */
         *skip = SILKIE_SKIP_NOT_IMAGE;
-        return SK_FAIL(SILKIE_ERR_BAD_IMAGE, "%s: not a JPEG or PPM file", s->path);
+        return SK_FAIL(SILKIE_ERR_BAD_IMAGE, "%s: not a " SK_IMAGE_KINDS " file", s->path);
     }
     pk->kind = silkie_image_sniff(s->buf, s->size);
     pk->data = s->buf;

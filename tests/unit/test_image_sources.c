@@ -15,11 +15,7 @@ static void write_file(const char *name, const void *d, size_t n)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", g_tmp, name);
-    FILE *f = fopen(path, "wb");
-    SK_TEST_CHECK(f != NULL, "cannot write %s", path);
-    if (!f) return;
-    fwrite(d, 1, n, f);
-    fclose(f);
+    sk_write_file(path, d, n);
 }
 
 static void test_still(void)
