@@ -92,6 +92,7 @@ silkie_status silkie_trainer_step(silkie_trainer *t, const silkie_optim_params *
 {
     silkie_error_clear();
     if (!t || !o) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer_step: t, o required");
+    SK_CHECK(silkie_model_alive(t->m, "trainer_step"));
     if (!(o->lr >= 0) || !isfinite(o->lr) || !(o->beta1 >= 0 && o->beta1 < 1) ||
         !(o->beta2 >= 0 && o->beta2 < 1) || !(o->eps > 0) || !(o->weight_decay >= 0) ||
         !(o->max_grad_norm >= 0))

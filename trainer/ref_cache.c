@@ -72,8 +72,15 @@ silkie_status silkie_ref_cache_open(silkie_ref_cache *c, const char *path)
     memset(c, 0, sizeof *c);
     c->fd = -1;
     if (!(c->path = silkie_strdup(path))) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "ref cache");
-    c->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* Never through a link, and never blocking on a FIFO someone put there. */
+    c->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
     if (c->fd < 0) return SK_FAIL(SILKIE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    struct stat st;
+    if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return SK_FAIL(SILKIE_ERR_IO, "%s: not a regular file", path);
+    int fl = fcntl(c->fd, F_GETFL);
+    if (fl < 0 || fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        return SK_FAIL(SILKIE_ERR_IO, "%s: %s", path, strerror(errno));
     record r;
     off_t good = 0;
     for (;;) {

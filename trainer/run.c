@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define SK_LOG_MODULE "train"
+#include "base/outfile.h"
 #include "ref_cache.h"
 #include "trainer_int.h"
 
@@ -25,18 +26,17 @@ const char *silkie_train_skip_name(silkie_train_skip r)
     return (uint32_t)r < SILKIE_TRAIN_SKIP_N_REASONS ? n[r] : "unknown";
 }
 
-void silkie_train_run_params_init(silkie_train_run_params *p)
+void silkie_train_run_params_init_size(silkie_train_run_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->epochs = 3.0f;
-    p->batch = 1;
-    p->grad_accum = 1;
-    p->optim = (silkie_optim_params){.lr = 1e-5f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
+    silkie_train_run_params d = {0};
+    d.epochs = 3.0f;
+    d.batch = 1;
+    d.grad_accum = 1;
+    d.optim = (silkie_optim_params){.lr = 1e-5f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
                                      .weight_decay = 0.05f, .max_grad_norm = 1.0f};
-    p->scheduler = SILKIE_LR_COSINE;
-    p->warmup_ratio = 0.1f;
+    d.scheduler = SILKIE_LR_COSINE;
+    d.warmup_ratio = 0.1f;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 /* ---- data ----------------------------------------------------------------------------------- */
@@ -193,42 +193,58 @@ static silkie_status fsync_dir(const char *dir)
 
 static silkie_status write_text_file(const char *path, const char *text)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return SK_FAIL(SILKIE_ERR_IO, "%s: cannot create (%s)", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return SK_FAIL(SILKIE_ERR_IO, "%s: cannot write", path);
-    }
-    return SILKIE_OK;
+    return silkie_outfile_write_all(path, text, strlen(text));
 }
 
+/* Empties and removes a checkpoint folder (its entries are plain files). O_NOFOLLOW: a link
+ * found in its place is never followed, so the files it points at stay. */
 static void remove_tree(const char *dir)
 {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    char p[4200];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
     }
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) unlinkat(fd, e->d_name, 0);
     closedir(d);
     rmdir(dir);
+}
+
+/* A new folder with an unpredictable name beside fin; mkdir fails on any existing entry, so
+ * nothing planted there in advance is ever reused. */
+static silkie_status temp_folder(const char *fin, char **out)
+{
+    int err = EEXIST;
+    for (int attempt = 0; attempt < 32 && err == EEXIST; attempt++) {
+        silkie_free(*out);
+        *out = silkie_outfile_temp_name(fin);
+        if (!*out) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: temporary name", fin);
+        err = mkdir(*out, 0755) == 0 ? 0 : errno;
+    }
+    if (!err) return SILKIE_OK;
+    silkie_free(*out);
+    *out = NULL;
+    return SK_FAIL(SILKIE_ERR_IO, "%s: cannot create a temporary folder beside it (%s)", fin,
+                   strerror(err));
 }
 
 /* RUN/checkpoint-N: everything into a temporary folder, synced, then one rename. */
 static silkie_status save_checkpoint(silkie_trainer *t, const char *run, const run_state *rs)
 {
-    char tmp[4096], fin[4096], path[4200], text[768];
-    snprintf(tmp, sizeof tmp, "%s/.checkpoint-%u.tmp%ld", run, rs->step, (long)getpid());
+    char fin[4096], path[4200], text[768];
     snprintf(fin, sizeof fin, "%s/checkpoint-%u", run, rs->step);
-    remove_tree(tmp);
-    SK_CHECK(mkdir_p(tmp));
+    /* Only a folder (from an earlier attempt at this step) may be replaced; a link or anything
+     * else at the name is refused and left alone. */
+    struct stat sb;
+    if (lstat(fin, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        return SK_FAIL(SILKIE_ERR_IO, "%s: is %s, not a folder; refusing to replace it", fin,
+                       silkie_file_kind((uint32_t)sb.st_mode));
+    char *tmp = NULL;
+    SK_CHECK(temp_folder(fin, &tmp));
     silkie_status st = silkie_trainer_save_state(t, tmp);
     if (st == SILKIE_OK) {
         snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
@@ -247,11 +263,12 @@ static silkie_status save_checkpoint(silkie_trainer *t, const char *run, const r
     if (st == SILKIE_OK) {
         remove_tree(fin); /* a checkpoint of the same step from an earlier attempt */
         if (rename(tmp, fin) != 0)
-            st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot rename to %s (%s)", tmp, fin,
-                         strerror(errno));
+            st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot move the temporary folder %s over it (%s)",
+                         fin, tmp, strerror(errno));
     }
     if (st == SILKIE_OK) st = fsync_dir(run);
     if (st != SILKIE_OK) remove_tree(tmp);
+    silkie_free(tmp);
     return st;
 }
 
@@ -329,15 +346,65 @@ static silkie_status load_checkpoint(silkie_trainer *t, const char *run, uint32_
     return SILKIE_OK;
 }
 
+/* log.jsonl must be missing or a regular file: anything else is refused before it is opened (a
+ * device is not opened at all), and the open itself neither follows a link nor waits on a FIFO
+ * that appears in between (O_NOFOLLOW, O_NONBLOCK; fstat rechecks). Returns an open fd, -1 with
+ * *st OK when the file is missing (only without O_CREAT), or -1 with *st set. */
+static int open_log_fd(const char *path, int flags, silkie_status *st)
+{
+    *st = SILKIE_OK;
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        *st = SK_FAIL(SILKIE_ERR_IO, "%s: is %s, not a regular file; refusing to use it", path,
+                      silkie_file_kind((uint32_t)sb.st_mode));
+        return -1;
+    }
+    int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+    if (fd < 0 && errno == ENOENT && !(flags & O_CREAT)) return -1;
+    if (fd < 0) {
+        *st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &sb) != 0)
+        *st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot check (%s)", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode))
+        *st = SK_FAIL(SILKIE_ERR_IO, "%s: is %s, not a regular file; refusing to use it", path,
+                      silkie_file_kind((uint32_t)sb.st_mode));
+    if (*st != SILKIE_OK) {
+        close(fd);
+        return -1;
+    }
+    (void)fcntl(fd, F_SETFL, flags & O_APPEND); /* back to blocking writes */
+    return fd;
+}
+
+/* The log opened for appending (created when missing). */
+static silkie_status open_log(const char *path, FILE **out)
+{
+    silkie_status st;
+    int fd = open_log_fd(path, O_WRONLY | O_APPEND | O_CREAT, &st);
+    if (fd < 0) return st;
+    *out = fdopen(fd, "ab");
+    if (*out) return SILKIE_OK;
+    st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    close(fd);
+    return st;
+}
+
 /* Keeps the log lines of steps <= step (a resumed run rewrites the rest identically). */
 static silkie_status trim_log(const char *path, uint32_t step)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return SILKIE_OK;
+    silkie_status st;
+    int fd = open_log_fd(path, O_RDONLY, &st);
+    if (fd < 0) return st; /* OK when there is no log yet */
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return SK_FAIL(SILKIE_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    }
     char *keep = NULL, *line = NULL;
     size_t klen = 0, cap = 0;
     ssize_t n;
-    silkie_status st = SILKIE_OK;
     while ((n = getline(&line, &cap, f)) > 0) {
         uint64_t s = 0;
         if (line[n - 1] != '\n' || !read_u64_field(line, "\"step\"", 0, &s) || s > step) continue;
@@ -683,8 +750,7 @@ silkie_status silkie_trainer_run(silkie_trainer *t, const silkie_train_run_param
     }
     if (st == SILKIE_OK && !from) st = silkie_trainer_zero_grad(t);
     if (st == SILKIE_OK) st = trim_log(log_path, rs.step);
-    if (st == SILKIE_OK && !(log = fopen(log_path, "ab")))
-        st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot open (%s)", log_path, strerror(errno));
+    if (st == SILKIE_OK) st = open_log(log_path, &log);
     const uint32_t per_step = p.batch * p.grad_accum;
     uint32_t total = p.steps;
     if (st == SILKIE_OK && !total) {

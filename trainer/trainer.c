@@ -10,20 +10,19 @@
 #define SK_LOG_MODULE "train"
 #include "trainer_int.h"
 
-void silkie_train_params_init(silkie_train_params *p)
+void silkie_train_params_init_size(silkie_train_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->lora_r = 64;
-    p->lora_alpha = 16.0f;
-    p->lora_dropout = -1.0f;
-    p->lora_targets = "c_attn,attn.c_proj,w1,w2";
-    p->loss = SILKIE_DPO_SIGMOID;
-    p->beta = 0.1f;
-    p->layout = SILKIE_CHAT_LAYOUT_SILKIE;
-    p->max_prompt_tokens = 1024;
-    p->max_total_tokens = 2048;
+    silkie_train_params d = {0};
+    d.lora_r = 64;
+    d.lora_alpha = 16.0f;
+    d.lora_dropout = -1.0f;
+    d.lora_targets = "c_attn,attn.c_proj,w1,w2";
+    d.loss = SILKIE_DPO_SIGMOID;
+    d.beta = 0.1f;
+    d.layout = SILKIE_CHAT_LAYOUT_SILKIE;
+    d.max_prompt_tokens = 1024;
+    d.max_total_tokens = 2048;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 static silkie_status check_params(const silkie_train_params *p)
@@ -145,6 +144,7 @@ silkie_status silkie_trainer_create(silkie_model *model, const silkie_train_para
     silkie_error_clear();
     if (!model || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer: model, out required");
     *out = NULL;
+    SK_CHECK(silkie_model_alive(model, "trainer_create"));
     silkie_train_params p;
     silkie_train_params_init(&p);
     if (params) {
@@ -298,7 +298,7 @@ static silkie_status encode_images(silkie_trainer *t, const silkie_pref_pair *pa
         silkie_status st = silkie_session_read_image_file(path, &data, &n);
         float *chw = st == SILKIE_OK ? silkie_malloc((size_t)3 * S * S * sizeof(float)) : NULL;
         if (st == SILKIE_OK && !chw) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "pair: pixels");
-        if (st == SILKIE_OK) st = silkie_session_preprocess_encoded(data, n, S, chw);
+        if (st == SILKIE_OK) st = silkie_session_preprocess_encoded(data, n, path, S, chw);
         silkie_free(data);
         if (st == SILKIE_OK)
             st = silkie_tensor_write_rows(&t->vws.pixels.t, 0,
@@ -414,6 +414,7 @@ silkie_status silkie_trainer_pair_ref(silkie_trainer *t, const silkie_pref_pair 
     silkie_error_clear();
     if (!t || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "trainer_pair: t, out required");
     memset(out, 0, sizeof *out);
+    SK_CHECK(silkie_model_alive(t->m, "trainer_pair")); /* before the pair's own checks */
     if (!isfinite(grad_scale))
         return SK_FAIL(SILKIE_ERR_NOT_FINITE, "trainer_pair: gradient scale is not finite");
     SK_CHECK(check_pair(pair));
@@ -614,6 +615,7 @@ silkie_status silkie_trainer_last_sequence(const silkie_trainer *t, uint32_t whi
 silkie_status silkie_trainer_save_adapter(silkie_trainer *t, const char *dir)
 {
     if (!t || !dir) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "save_adapter: t, dir required");
+    SK_CHECK(silkie_model_alive(t->m, "save_adapter")); /* no folder for an adapter we lost */
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return SK_FAIL(SILKIE_ERR_IO, "save_adapter: cannot create '%s' (%s)", dir,
                        strerror(errno));

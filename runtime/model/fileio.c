@@ -104,38 +104,3 @@ char *sk_path_join(const char *dir, const char *name)
     memcpy(p + o, name, b + 1);
     return p;
 }
-
-silkie_status sk_write_file_atomic(const char *path, const void *const *parts,
-                                   const size_t *sizes, uint32_t n)
-{
-    size_t plen = strlen(path);
-    char *tmp = silkie_malloc(plen + 16);
-    if (!tmp) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: temporary name", path);
-    snprintf(tmp, plen + 16, "%s.tmp%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        silkie_status st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot create (%s)", tmp, strerror(errno));
-        silkie_free(tmp);
-        return st;
-    }
-    int err = 0;
-    for (uint32_t i = 0; i < n && !err; i++) {
-        const uint8_t *p = parts[i];
-        for (size_t done = 0; done < sizes[i] && !err;) {
-            ssize_t k = write(fd, p + done, sizes[i] - done);
-            if (k < 0 && errno == EINTR) continue;
-            if (k <= 0) err = k < 0 ? errno : ENOSPC;
-            else done += (size_t)k;
-        }
-    }
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        silkie_free(tmp);
-        return SK_FAIL(SILKIE_ERR_IO, "%s: cannot write (%s)", path, strerror(err));
-    }
-    silkie_free(tmp);
-    return SILKIE_OK;
-}

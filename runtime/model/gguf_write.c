@@ -1,12 +1,18 @@
 /* Streaming GGUF v3 writer. Metadata and tensor infos are collected in memory (small), then
  * written with the first data bytes; tensor data streams through in order, each tensor padded to
- * the alignment. The file is built as "<path>.tmp" and renamed only when complete, so a reader
- * never sees a half-written model. */
+ * the alignment. The file goes through the safe output writer (base/outfile.h): built beside
+ * the target and renamed only when complete, so a reader never sees a half-written model.
+ *
+ * Integrity keys (docs/FIRMWARE.md, "Integrity"): values that are known only once the data has
+ * gone out (digests, the self-test vector) are reserved as zero bytes in the header and filled
+ * in place by silkie_gguf_seal, which hashes the finished header last. */
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include "base/outfile.h"
 #include "files_int.h"
+#include "sha256.h"
 
 #define MAX_ALIGN 65536u
 
@@ -20,8 +26,7 @@ typedef struct wtensor {
 } wtensor;
 
 struct silkie_gguf_writer {
-    char *path, *tmp;
-    FILE *f;
+    silkie_outfile *out;
     uint32_t alignment;
     bool failed, header_done;
     uint8_t *meta; /* serialized key/values */
@@ -33,7 +38,16 @@ struct silkie_gguf_writer {
     uint64_t data_end; /* running offset for the next tensor */
     uint32_t cur;      /* tensor being written */
     size_t cur_done;   /* bytes of it written */
+    /* Checksums: enabled by silkie_gguf_writer_enable_checksums. */
+    bool sums;
+    silkie_sha256 hash;     /* of the tensor being written */
+    uint8_t *digests;       /* [n_t][32] */
+    uint64_t meta_sum_at;   /* file offsets of the reserved digest bytes */
+    uint64_t tensor_sums_at;
+    uint64_t data_start;
 };
+
+#define HEAD_BYTES 24u /* magic, version, tensor count, key count */
 
 static silkie_status earlier_failure(void)
 {
@@ -124,18 +138,8 @@ silkie_status silkie_gguf_writer_create(const char *path, uint32_t alignment,
     silkie_gguf_writer *w = SK_NEW(silkie_gguf_writer);
     if (!w) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_writer");
     w->alignment = alignment;
-    w->path = silkie_strdup(path);
-    size_t n = strlen(path);
-    w->tmp = silkie_malloc(n + 5);
-    if (!w->path || !w->tmp) {
-        silkie_gguf_writer_destroy(w);
-        return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_writer: path");
-    }
-    memcpy(w->tmp, path, n);
-    memcpy(w->tmp + n, ".tmp", 5);
-    w->f = fopen(w->tmp, "wb");
-    if (!w->f) {
-        silkie_status st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot create: %s", w->tmp, strerror(errno));
+    silkie_status st = silkie_outfile_open(path, &w->out);
+    if (st != SILKIE_OK) {
         silkie_gguf_writer_destroy(w);
         return st;
     }
@@ -309,9 +313,8 @@ silkie_status silkie_gguf_writer_add_tensor(silkie_gguf_writer *w, const char *n
 
 static silkie_status fwrite_all(silkie_gguf_writer *w, const void *p, size_t n)
 {
-    if (n && fwrite(p, 1, n, w->f) != n)
-        return wfail(w, SK_FAIL(SILKIE_ERR_IO, "%s: write failed: %s", w->tmp, strerror(errno)));
-    return SILKIE_OK;
+    silkie_status st = silkie_outfile_write(w->out, p, n); /* names the file on failure */
+    return st == SILKIE_OK ? st : wfail(w, st);
 }
 
 static silkie_status pad(silkie_gguf_writer *w, uint64_t pos)
@@ -328,6 +331,19 @@ static silkie_status pad(silkie_gguf_writer *w, uint64_t pos)
 
 static silkie_status write_header(silkie_gguf_writer *w)
 {
+    if (w->sums) {
+        /* Last keys, now that the tensor count is final. */
+        w->digests = silkie_calloc(w->n_t ? w->n_t : 1, SILKIE_SHA256_BYTES);
+        if (!w->digests) return wfail(w, SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_writer: sums"));
+        SK_CHECK(silkie_gguf_writer_add_reserved(w, SILKIE_GGUF_KEY_SHA256_METADATA,
+                                                 SILKIE_GGUF_U8, true, SILKIE_SHA256_BYTES,
+                                                 &w->meta_sum_at));
+        SK_CHECK(silkie_gguf_writer_add_reserved(w, SILKIE_GGUF_KEY_SHA256_TENSORS,
+                                                 SILKIE_GGUF_U8, true,
+                                                 (uint64_t)w->n_t * SILKIE_SHA256_BYTES,
+                                                 &w->tensor_sums_at));
+        silkie_sha256_init(&w->hash);
+    }
     /* Tensor infos are appended to the metadata buffer so the header goes out in one piece. */
     size_t kv_len = w->meta_len;
     for (uint32_t i = 0; i < w->n_t; i++) {
@@ -345,12 +361,18 @@ static silkie_status write_header(silkie_gguf_writer *w)
     SK_CHECK(fwrite_all(w, w->meta, w->meta_len));
     (void)kv_len;
     w->header_done = true;
-    return pad(w, sizeof head + w->meta_len);
+    uint64_t end = sizeof head + w->meta_len;
+    w->data_start = (end + w->alignment - 1) / w->alignment * w->alignment;
+    return pad(w, end);
 }
 
 static silkie_status advance(silkie_gguf_writer *w)
 {
     while (w->cur < w->n_t && w->cur_done == w->t[w->cur].nbytes) {
+        if (w->sums) {
+            silkie_sha256_final(&w->hash, w->digests + (size_t)w->cur * SILKIE_SHA256_BYTES);
+            silkie_sha256_init(&w->hash);
+        }
         SK_CHECK(pad(w, w->t[w->cur].offset + w->t[w->cur].nbytes));
         w->cur++;
         w->cur_done = 0;
@@ -374,6 +396,7 @@ silkie_status silkie_gguf_writer_write(silkie_gguf_writer *w, const void *data, 
                                     "the last tensor", nbytes));
         size_t k = SK_MIN(nbytes, w->t[w->cur].nbytes - w->cur_done);
         SK_CHECK(fwrite_all(w, p, k));
+        if (w->sums) silkie_sha256_update(&w->hash, p, k);
         p += k;
         nbytes -= k;
         w->cur_done += k;
@@ -384,6 +407,12 @@ silkie_status silkie_gguf_writer_write(silkie_gguf_writer *w, const void *data, 
 
 silkie_status silkie_gguf_writer_finish(silkie_gguf_writer *w)
 {
+    return silkie_gguf_writer_finish_sums(w, NULL);
+}
+
+silkie_status silkie_gguf_writer_finish_sums(silkie_gguf_writer *w, silkie_gguf_sums *sums)
+{
+    if (sums) memset(sums, 0, sizeof *sums);
     if (!w) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_writer_finish: w required");
     silkie_status st = SILKIE_OK;
     if (w->failed) st = earlier_failure();
@@ -394,19 +423,17 @@ silkie_status silkie_gguf_writer_finish(silkie_gguf_writer *w)
     if (st == SILKIE_OK && w->cur < w->n_t)
         st = SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_writer: tensor '%s' got %zu of %zu bytes",
                      w->t[w->cur].name, w->cur_done, w->t[w->cur].nbytes);
-    if (st == SILKIE_OK && (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0))
-        st = SK_FAIL(SILKIE_ERR_IO, "%s: flush failed: %s", w->tmp, strerror(errno));
     if (st == SILKIE_OK) {
-        int rc = fclose(w->f);
-        w->f = NULL;
-        if (rc != 0) st = SK_FAIL(SILKIE_ERR_IO, "%s: close failed: %s", w->tmp, strerror(errno));
+        st = silkie_outfile_commit(w->out); /* consumes the outfile either way */
+        w->out = NULL;
     }
-    if (st == SILKIE_OK && rename(w->tmp, w->path) != 0)
-        st = SK_FAIL(SILKIE_ERR_IO, "%s: rename to %s failed: %s", w->tmp, w->path,
-                     strerror(errno));
-    if (st == SILKIE_OK) {
-        silkie_free(w->tmp);
-        w->tmp = NULL; /* nothing left to remove */
+    if (st == SILKIE_OK && sums && w->sums) {
+        sums->data_start = w->data_start;
+        sums->metadata_at = w->meta_sum_at;
+        sums->tensors_at = w->tensor_sums_at;
+        sums->n_tensors = w->n_t;
+        sums->digests = w->digests; /* handed over */
+        w->digests = NULL;
     }
     silkie_gguf_writer_destroy(w);
     return st;
@@ -415,14 +442,128 @@ silkie_status silkie_gguf_writer_finish(silkie_gguf_writer *w)
 void silkie_gguf_writer_destroy(silkie_gguf_writer *w)
 {
     if (!w) return;
-    if (w->f) fclose(w->f);
-    if (w->tmp) remove(w->tmp);
-    silkie_free(w->tmp);
-    silkie_free(w->path);
+    silkie_outfile_abort(w->out);
+    silkie_free(w->digests);
     silkie_free(w->meta);
     for (uint64_t i = 0; i < w->n_kv; i++) silkie_free(w->keys[i]);
     silkie_free(w->keys);
     for (uint32_t i = 0; i < w->n_t; i++) silkie_free(w->t[i].name);
     silkie_free(w->t);
     silkie_free(w);
+}
+
+silkie_status silkie_gguf_writer_enable_checksums(silkie_gguf_writer *w)
+{
+    if (!w) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_writer: w required");
+    if (w->failed) return earlier_failure();
+    if (w->header_done)
+        return wfail(w, SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_writer: checksums enabled "
+                                "after data"));
+    w->sums = true;
+    return SILKIE_OK;
+}
+
+silkie_status silkie_gguf_writer_add_reserved(silkie_gguf_writer *w, const char *key,
+                                              silkie_gguf_type type, bool array, uint64_t n,
+                                              uint64_t *at)
+{
+    size_t es = elem_size(type), bytes;
+    if (!array) n = 1;
+    if (!es || !at || n > SIZE_MAX || !sk_mul_size((size_t)n, es, &bytes))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_writer: '%s': bad reserved value",
+                       key ? key : "");
+    SK_CHECK(begin_kv(w, key, array ? SILKIE_GGUF_ARRAY : type));
+    silkie_status st = SILKIE_OK;
+    if (array) {
+        st = put_u32(w, (uint32_t)type);
+        if (st == SILKIE_OK) st = put_u64(w, n);
+    }
+    *at = HEAD_BYTES + w->meta_len; /* key/values are the first thing after the fixed head */
+    for (size_t i = 0; st == SILKIE_OK && i < bytes; i += 8) {
+        static const uint8_t zeros[8];
+        st = meta_put(w, zeros, SK_MIN(bytes - i, sizeof zeros));
+    }
+    return end_kv(w, st);
+}
+
+void silkie_gguf_sums_release(silkie_gguf_sums *s)
+{
+    if (!s) return;
+    silkie_free(s->digests);
+    s->digests = NULL;
+}
+
+static silkie_status pwrite_all(int fd, const char *path, const void *p, size_t n, uint64_t at)
+{
+    const uint8_t *b = p;
+    while (n) {
+        ssize_t k = pwrite(fd, b, n, (off_t)at);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0)
+            return SK_FAIL(SILKIE_ERR_IO, "%s: cannot write the integrity keys: %s", path,
+                           k < 0 ? strerror(errno) : "no progress");
+        b += k;
+        n -= (size_t)k;
+        at += (uint64_t)k;
+    }
+    return SILKIE_OK;
+}
+
+static silkie_status pread_all(int fd, const char *path, void *p, size_t n, uint64_t at)
+{
+    uint8_t *b = p;
+    while (n) {
+        ssize_t k = pread(fd, b, n, (off_t)at);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0)
+            return SK_FAIL(SILKIE_ERR_IO, "%s: cannot read the header back: %s", path,
+                           k < 0 ? strerror(errno) : "file too short");
+        b += k;
+        n -= (size_t)k;
+        at += (uint64_t)k;
+    }
+    return SILKIE_OK;
+}
+
+silkie_status silkie_gguf_seal(const char *path, const silkie_gguf_sums *s,
+                               const silkie_gguf_patch *patches, uint32_t n_patches)
+{
+    if (!path || !s || (n_patches && !patches))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_seal: path, sums required");
+    if (!s->digests || s->data_start > SIZE_MAX)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_seal: %s was written without "
+                       "checksums", path);
+    size_t tb = (size_t)s->n_tensors * SILKIE_SHA256_BYTES;
+    if (s->metadata_at + SILKIE_SHA256_BYTES > s->data_start || s->tensors_at + tb > s->data_start)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_seal: digests outside the header");
+    for (uint32_t i = 0; i < n_patches; i++)
+        if (patches[i].at > s->data_start || patches[i].n > s->data_start - patches[i].at)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "gguf_seal: patch %u outside the header",
+                           i);
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return SK_FAIL(SILKIE_ERR_IO, "%s: cannot open to seal: %s", path,
+                               strerror(errno));
+    uint8_t *head = silkie_malloc((size_t)s->data_start);
+    silkie_status st = head ? SILKIE_OK
+                            : SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_seal: %llu header bytes",
+                                      (unsigned long long)s->data_start);
+    for (uint32_t i = 0; st == SILKIE_OK && i < n_patches; i++)
+        st = pwrite_all(fd, path, patches[i].data, patches[i].n, patches[i].at);
+    if (st == SILKIE_OK) st = pwrite_all(fd, path, s->digests, tb, s->tensors_at);
+    /* The metadata digest covers the header as it now is on disk, both digest values read as
+     * zeros; it is written last, so a file sealed halfway never verifies. */
+    if (st == SILKIE_OK) st = pread_all(fd, path, head, (size_t)s->data_start, 0);
+    if (st == SILKIE_OK) {
+        memset(head + s->metadata_at, 0, SILKIE_SHA256_BYTES);
+        memset(head + s->tensors_at, 0, tb);
+        uint8_t d[SILKIE_SHA256_BYTES];
+        silkie_sha256_digest(head, (size_t)s->data_start, d);
+        st = pwrite_all(fd, path, d, sizeof d, s->metadata_at);
+    }
+    if (st == SILKIE_OK && fsync(fd) != 0)
+        st = SK_FAIL(SILKIE_ERR_IO, "%s: sync failed: %s", path, strerror(errno));
+    if (close(fd) != 0 && st == SILKIE_OK)
+        st = SK_FAIL(SILKIE_ERR_IO, "%s: close failed: %s", path, strerror(errno));
+    silkie_free(head);
+    return st;
 }

@@ -1,6 +1,8 @@
-/* safetensors writer (adapters, checkpoints, verification dumps). */
+/* safetensors writer (adapters, checkpoints, verification dumps), through the safe output
+ * writer (base/outfile.h). */
 #include <stdio.h>
 
+#include "base/outfile.h"
 #include "files_int.h"
 
 static const char *st_dtype_name(silkie_dtype t)
@@ -76,27 +78,21 @@ silkie_status silkie_safetensors_write(const char *path, const silkie_st_tensor 
         silkie_free(h.p);
         return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: header", path);
     }
-    const void **parts = silkie_malloc(sizeof *parts * (n + 2));
-    size_t *sizes = silkie_malloc(sizeof *sizes * (n + 2));
-    silkie_status st;
-    if (!parts || !sizes) {
-        st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: part table", path);
-    } else {
-        uint64_t hl = h.len;
-        parts[0] = &hl;
-        sizes[0] = 8;
-        parts[1] = h.p;
-        sizes[1] = h.len;
-        for (uint32_t i = 0; i < n; i++) {
-            uint64_t count = 1;
-            for (uint32_t d = 0; d < t[i].n_dims; d++) count *= t[i].shape[d];
-            parts[i + 2] = t[i].data;
-            sizes[i + 2] = (size_t)(count * silkie_dtype_block_bytes(t[i].dtype));
-        }
-        st = sk_write_file_atomic(path, parts, sizes, n + 2);
+    silkie_outfile *f = NULL;
+    silkie_status st = silkie_outfile_open(path, &f);
+    uint64_t hl = h.len;
+    if (st == SILKIE_OK) st = silkie_outfile_write(f, &hl, 8);
+    if (st == SILKIE_OK) st = silkie_outfile_write(f, h.p, h.len);
+    for (uint32_t i = 0; i < n && st == SILKIE_OK; i++) {
+        uint64_t count = 1;
+        for (uint32_t d = 0; d < t[i].n_dims; d++) count *= t[i].shape[d];
+        st = silkie_outfile_write(f, t[i].data,
+                                  (size_t)(count * silkie_dtype_block_bytes(t[i].dtype)));
     }
-    silkie_free(parts);
-    silkie_free(sizes);
     silkie_free(h.p);
-    return st;
+    if (st != SILKIE_OK) {
+        silkie_outfile_abort(f);
+        return st;
+    }
+    return silkie_outfile_commit(f);
 }

@@ -1,12 +1,13 @@
-/* Session files: the conversation's tokens and KV cache, written atomically (temp + fsync +
- * rename) so a crash never leaves a half-written file under the real name.
+/* Session files: the conversation's tokens and KV cache, written through the safe output writer
+ * (base/outfile.h: temp + fsync + rename) so a crash never leaves a half-written file under the
+ * real name.
  *
  * Layout (little-endian): magic "SKSESS01", u32 n_vocab, hidden, n_layers, kv dtype, n_tokens,
  * need_im_end, f32 freq_base, i32 tokens[n_tokens], u64 cache bytes, cache, u64 FNV-1a of all
  * preceding bytes. */
 #include <stdio.h>
-#include <unistd.h>
 
+#include "base/outfile.h"
 #include "session_int.h"
 
 static const char MAGIC[8] = {'S', 'K', 'S', 'E', 'S', 'S', '0', '1'};
@@ -23,41 +24,37 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
     return h;
 }
 
-static int put(FILE *f, uint64_t *h, const void *p, size_t n)
+static silkie_status put(silkie_outfile *f, uint64_t *h, const void *p, size_t n)
 {
-    if (n == 0) return 1; /* an empty session has no token array: fwrite(NULL, ...) is UB */
+    if (n == 0) return SILKIE_OK; /* an empty session has no token array (p may be NULL) */
     *h = fnv(*h, p, n);
-    return fwrite(p, 1, n, f) == n;
+    return silkie_outfile_write(f, p, n);
 }
 
 silkie_status silkie_session_save(silkie_session *s, const char *path)
 {
     if (!s || !path) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "session_save: s, path required");
-    if (s->poisoned != SILKIE_OK) return SK_FAIL(s->poisoned, "session_save: device lost");
+    SK_CHECK(silkie_session_check_usable(s, "session_save"));
     uint64_t bytes = silkie_qwen_ctx_state_bytes(s->ctx);
     void *cache = silkie_malloc(bytes ? bytes : 1);
     if (!cache) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "session_save: %llu bytes",
                                (unsigned long long)bytes);
     silkie_status st = silkie_qwen_ctx_state_read(s->ctx, cache, bytes);
-    char tmp[4096];
-    if (st == SILKIE_OK && snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        st = SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "session_save: path too long");
-    FILE *f = st == SILKIE_OK ? fopen(tmp, "wb") : NULL;
-    if (st == SILKIE_OK && !f) st = SK_FAIL(SILKIE_ERR_IO, "session_save: cannot create %s", tmp);
+    silkie_outfile *f = NULL;
+    if (st == SILKIE_OK) st = silkie_outfile_open(path, &f); /* messages name the file */
     if (st == SILKIE_OK) {
         const silkie_model_config *c = &s->m->cfg;
         hdr h = {c->vocab_size, c->hidden_size, s->m->q->n_layers, (uint32_t)s->p.kv_type,
                  s->n_tokens, s->need_im_end, silkie_qwen_ctx_freq_base(s->ctx)};
         uint64_t sum = 0xcbf29ce484222325ull;
-        int ok = put(f, &sum, MAGIC, sizeof MAGIC) && put(f, &sum, &h, sizeof h) &&
-                 put(f, &sum, s->tokens, s->n_tokens * sizeof(int32_t)) &&
-                 put(f, &sum, &bytes, sizeof bytes) && put(f, &sum, cache, bytes);
-        ok = ok && fwrite(&sum, sizeof sum, 1, f) == 1 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-        ok = (fclose(f) == 0) && ok;
-        if (!ok || rename(tmp, path) != 0) {
-            remove(tmp);
-            st = SK_FAIL(SILKIE_ERR_IO, "session_save: cannot write %s", path);
-        }
+        st = put(f, &sum, MAGIC, sizeof MAGIC);
+        if (st == SILKIE_OK) st = put(f, &sum, &h, sizeof h);
+        if (st == SILKIE_OK) st = put(f, &sum, s->tokens, s->n_tokens * sizeof(int32_t));
+        if (st == SILKIE_OK) st = put(f, &sum, &bytes, sizeof bytes);
+        if (st == SILKIE_OK) st = put(f, &sum, cache, bytes);
+        if (st == SILKIE_OK) st = silkie_outfile_write(f, &sum, sizeof sum);
+        if (st == SILKIE_OK) st = silkie_outfile_commit(f);
+        else silkie_outfile_abort(f);
     }
     silkie_free(cache);
     return st;
@@ -67,7 +64,7 @@ silkie_status silkie_session_restore(silkie_session *s, const char *path)
 {
     if (!s || !path)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "session_restore: s, path required");
-    if (s->poisoned != SILKIE_OK) return SK_FAIL(s->poisoned, "session_restore: device lost");
+    SK_CHECK(silkie_session_check_usable(s, "session_restore"));
     FILE *f = fopen(path, "rb");
     if (!f) return SK_FAIL(SILKIE_ERR_IO, "session_restore: cannot open %s", path);
     silkie_status st = SILKIE_OK;

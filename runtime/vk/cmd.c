@@ -114,6 +114,7 @@ void silkie_vk_cmd_destroy(silkie_vk_cmd *c)
 {
     if (!c) return;
     silkie_vk_device *d = c->d;
+    /* Not a fault point: destroy has no status to report a failure with. */
     if (c->pending && !d->lost) vkWaitForFences(d->dev, 1, &c->fence, VK_TRUE, UINT64_MAX);
     for (uint32_t i = 0; i < c->n_dpools; i++) vkDestroyDescriptorPool(d->dev, c->dpools[i], NULL);
     for (uint32_t i = 0; i < c->n_qpools; i++) vkDestroyQueryPool(d->dev, c->qpools[i], NULL);
@@ -153,7 +154,8 @@ silkie_status silkie_vk_cmd_wait(silkie_vk_cmd *c)
     if (!c) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "vk_cmd_wait: list is NULL");
     SK_VK_ALIVE(c->d, "vk_cmd_wait");
     if (!c->pending) return SILKIE_OK;
-    SK_VK(c->d, vkWaitForFences(c->d->dev, 1, &c->fence, VK_TRUE, UINT64_MAX));
+    VkResult r = sk_vk_wait_fence(c->d, c->fence);
+    if (r != VK_SUCCESS) return silkie_vk_result(c->d, r, "vkWaitForFences");
     c->pending = 0;
     if (c->d->profile && c->n_queries) SK_CHECK(collect_profile(c));
     return SILKIE_OK;
@@ -467,7 +469,8 @@ silkie_status silkie_vk_cmd_submit(silkie_vk_cmd *c)
         .commandBufferCount = 1,
         .pCommandBuffers = &c->cb,
     };
-    SK_VK(d, vkQueueSubmit(d->queue, 1, &si, c->fence));
+    VkResult r = sk_vk_queue_submit(d, &si, c->fence);
+    if (r != VK_SUCCESS) return silkie_vk_result(d, r, "vkQueueSubmit");
     c->pending = 1;
     return SILKIE_OK;
 }

@@ -99,6 +99,7 @@ silkie_status silkie_vk_memory_init(silkie_vk_device *d)
 
 static void block_free(silkie_vk_device *d, sk_block *b)
 {
+    d->mem_bytes -= b->size;
     if (b->map) vkUnmapMemory(d->dev, b->mem);
     vkFreeMemory(d->dev, b->mem, NULL);
     silkie_free(b->free);
@@ -134,7 +135,7 @@ static silkie_status block_create(silkie_vk_device *d, sk_pool *pool, uint64_t s
         .allocationSize = size,
         .memoryTypeIndex = pool->type_index,
     };
-    VkResult r = vkAllocateMemory(d->dev, &ai, NULL, &b->mem);
+    VkResult r = sk_vk_allocate_memory(d, &ai, &b->mem);
     if (r != VK_SUCCESS) {
         silkie_free(b);
         if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY)
@@ -148,7 +149,7 @@ static silkie_status block_create(silkie_vk_device *d, sk_pool *pool, uint64_t s
     b->dedicated = dedicated;
     if (pool->host_visible) {
         void *p = NULL;
-        r = vkMapMemory(d->dev, b->mem, 0, VK_WHOLE_SIZE, 0, &p);
+        r = sk_vk_map_memory(d, b->mem, &p);
         if (r != VK_SUCCESS) {
             vkFreeMemory(d->dev, b->mem, NULL);
             silkie_free(b);
@@ -156,6 +157,7 @@ static silkie_status block_create(silkie_vk_device *d, sk_pool *pool, uint64_t s
         }
         b->map = p;
     }
+    d->mem_bytes += size;
     if (!dedicated) {
         b->free = SK_NEW_ARRAY(sk_range, 8);
         if (!b->free) {
@@ -344,6 +346,8 @@ void silkie_vk_buffer_destroy(silkie_vk_buffer *b)
 
 uint64_t silkie_vk_buffer_size(const silkie_vk_buffer *b) { return b ? b->size : 0; }
 
+uint64_t silkie_vk_device_bytes(const silkie_vk_device *d) { return d ? d->mem_bytes : 0; }
+
 void *silkie_vk_buffer_map(silkie_vk_buffer *b) { return b ? b->map : NULL; }
 
 static silkie_status check_span(const silkie_vk_buffer *b, uint64_t offset, uint64_t size,
@@ -404,8 +408,10 @@ static silkie_status xfer_run(silkie_vk_device *d, xfer_kind kind, VkBuffer src,
         .pCommandBuffers = &d->xfer_cb,
     };
     SK_VK(d, vkResetFences(d->dev, 1, &d->xfer_fence));
-    SK_VK(d, vkQueueSubmit(d->queue, 1, &si, d->xfer_fence));
-    SK_VK(d, vkWaitForFences(d->dev, 1, &d->xfer_fence, VK_TRUE, UINT64_MAX));
+    VkResult r = sk_vk_queue_submit(d, &si, d->xfer_fence);
+    if (r != VK_SUCCESS) return silkie_vk_result(d, r, "vkQueueSubmit (transfer)");
+    r = sk_vk_wait_fence(d, d->xfer_fence);
+    if (r != VK_SUCCESS) return silkie_vk_result(d, r, "vkWaitForFences (transfer)");
     return SILKIE_OK;
 }
 

@@ -5,8 +5,9 @@
 #undef SK_LOG_MODULE
 #define SK_LOG_MODULE "vk"
 
-#include <vulkan/vulkan.h>
+#include "loader.h"
 
+#include "base/fault.h"
 #include "vk.h"
 
 /* Maps a VkResult to a status with a message naming the call; marks the device lost on
@@ -107,6 +108,7 @@ struct silkie_vk_device {
     int validation, profile, lost;
 
     sk_pool pools[3];
+    uint64_t mem_bytes;        /* VkDeviceMemory held now, all pools */
     /* Synchronous transfers: one command buffer, fence and growable staging buffer. */
     VkCommandPool xfer_pool;
     VkCommandBuffer xfer_cb;
@@ -126,5 +128,57 @@ struct silkie_vk_device {
     sk_prof_row *prof;
     uint32_t n_prof, cap_prof;
 };
+
+/* ---- driver calls that can fail on purpose ----------------------------------------------- */
+/* SILKIE_FAULT (base/fault.h) makes the N-th call of a kind return what a failing driver would.
+ * One branch per call when nothing is armed, in every build, so a field failure replays on the
+ * binary that saw it. Every vkQueueSubmit, fence wait, vkAllocateMemory, vkMapMemory, shader
+ * module and pipeline creation goes through these. */
+static inline VkResult sk_vk_queue_submit(silkie_vk_device *d, const VkSubmitInfo *si,
+                                          VkFence fence)
+{
+    /* Nothing is queued, so nothing is left running on the device that we report lost. */
+    if (sk_fault_hit(SK_FAULT_SUBMIT)) return VK_ERROR_DEVICE_LOST;
+    return vkQueueSubmit(d->queue, 1, si, fence);
+}
+
+static inline VkResult sk_vk_wait_fence(silkie_vk_device *d, VkFence fence)
+{
+    /* An injected loss still waits for the real work first: callers free what a lost device
+     * no longer runs, and the work queued here is real. */
+    const int fail = sk_fault_hit(SK_FAULT_FENCE);
+    VkResult r = vkWaitForFences(d->dev, 1, &fence, VK_TRUE, UINT64_MAX);
+    return fail && r == VK_SUCCESS ? VK_ERROR_DEVICE_LOST : r;
+}
+
+static inline VkResult sk_vk_allocate_memory(silkie_vk_device *d, const VkMemoryAllocateInfo *ai,
+                                             VkDeviceMemory *mem)
+{
+    if (sk_fault_hit(SK_FAULT_ALLOC)) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    return vkAllocateMemory(d->dev, ai, NULL, mem);
+}
+
+static inline VkResult sk_vk_map_memory(silkie_vk_device *d, VkDeviceMemory mem, void **p)
+{
+    if (sk_fault_hit(SK_FAULT_MAP)) return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+    return vkMapMemory(d->dev, mem, 0, VK_WHOLE_SIZE, 0, p);
+}
+
+/* A driver that cannot compile a shader reports it at module or pipeline creation. */
+static inline VkResult sk_vk_create_shader_module(silkie_vk_device *d,
+                                                  const VkShaderModuleCreateInfo *mi,
+                                                  VkShaderModule *out)
+{
+    if (sk_fault_hit(SK_FAULT_PIPELINE)) return VK_ERROR_INVALID_SHADER_NV;
+    return vkCreateShaderModule(d->dev, mi, NULL, out);
+}
+
+static inline VkResult sk_vk_create_pipeline(silkie_vk_device *d,
+                                             const VkComputePipelineCreateInfo *ci,
+                                             VkPipeline *out)
+{
+    if (sk_fault_hit(SK_FAULT_PIPELINE)) return VK_ERROR_INVALID_SHADER_NV;
+    return vkCreateComputePipelines(d->dev, d->pipe_cache, 1, ci, NULL, out);
+}
 
 #endif /* SILKIE_VK_INT_H */
