@@ -1,59 +1,130 @@
-/* Pieces shared by `silkie ask`, `chat` and `camera`: model and generation options, JSON. */
+/* Pieces shared by the `silkie` subcommands: model and generation options, JSON, file reads. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-int silkie_cli_parse_dtype(const char *s, silkie_dtype *out)
+#define DTYPES "f32|f16|bf16|q8_0|q4_0"
+#define FROM_CONFIG "the model's generation_config.json"
+
+size_t silkie_cli_model_opts(silkie_cli_model *m, silkie_opt *t)
 {
-    static const struct { const char *n; silkie_dtype t; } k[] = {
-        {"f32", SILKIE_DTYPE_F32}, {"f16", SILKIE_DTYPE_F16}, {"bf16", SILKIE_DTYPE_BF16},
-        {"q8_0", SILKIE_DTYPE_Q8_0}, {"q4_0", SILKIE_DTYPE_Q4_0}};
-    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
-        if (!strcmp(s, k[i].n)) {
-            *out = k[i].t;
-            return 1;
-        }
-    fprintf(stderr, "silkie: unknown type '%s' (f32, f16, bf16, q8_0, q4_0)\n", s);
-    return 0;
+    memset(m, 0, sizeof *m);
+    silkie_model_params_init(&m->mp);
+    silkie_session_params_init(&m->sp);
+    /* The bounds are those generation_config.json is held to (and silkie_session_create). */
+    const silkie_opt k[SILKIE_CLI_MODEL_OPTS] = {
+        {"--model", SILKIE_OPT_STR, &m->model, "DIR|FILE.gguf",
+         "model folder (Hugging Face layout) or packed GGUF file", NULL, 0, 0,
+         SILKIE_OPT_REQUIRED | SILKIE_OPT_IN_PATH, NULL},
+        {"--device", SILKIE_OPT_STR, &m->mp.device, "GPU",
+         "Vulkan device: index or name substring (see `silkie devices`)", "the best device", 0,
+         0, 0, NULL},
+        {"--weights", SILKIE_OPT_DTYPE, &m->mp.weight_type, NULL,
+         "type of the LLM weights on the device", NULL, 0, 0, 0, DTYPES},
+        {"--vision-weights", SILKIE_OPT_DTYPE, &m->mp.vision_type, NULL,
+         "type of the vision tower's weights on the device", NULL, 0, 0, 0, DTYPES},
+        {"--kv", SILKIE_OPT_DTYPE, &m->sp.kv_type, "f16|f32", "type of the KV cache", NULL, 0, 0,
+         0, "f16|f32"},
+        {"--adapter", SILKIE_OPT_STR, &m->mp.adapter, "DIR",
+         "LoRA adapter folder (PEFT layout) applied to the LLM", "none", 0, 0,
+         SILKIE_OPT_IN_DIR, NULL},
+        {"--n-ctx", SILKIE_OPT_U32, &m->sp.n_ctx, "N",
+         "context size in tokens (KV cache), at most the model's max_position_embeddings",
+         "the model's seq_length", 1, 16777216, 0, NULL},
+        {"--system", SILKIE_OPT_STR, &m->sp.system, "TEXT", "system prompt of the chat",
+         "\"You are a helpful assistant.\"", 0, 0, 0, NULL},
+        {"--greedy", SILKIE_OPT_FLAG, &m->greedy, NULL, "always take the likeliest token "
+         "(same as --temp 0)", NULL, 0, 0, 0, NULL},
+        {"--temp", SILKIE_OPT_F32, &m->sp.temperature, "T", "sampling temperature, 0 = greedy",
+         FROM_CONFIG, 0, 1e4, 0, NULL},
+        {"--top-k", SILKIE_OPT_I32, &m->sp.top_k, "K", "sample among the K likeliest, 0 = off",
+         FROM_CONFIG, 0, 16777216, 0, NULL},
+        {"--top-p", SILKIE_OPT_F32, &m->sp.top_p, "P",
+         "sample within probability mass P (nucleus), 1 = off", FROM_CONFIG, 0, 1,
+         SILKIE_OPT_LO_OPEN, NULL},
+        {"--repeat-penalty", SILKIE_OPT_F32, &m->sp.repetition_penalty, "R",
+         "repetition penalty, 1 = off", FROM_CONFIG, 1e-3, 1e3, 0, NULL},
+        {"--seed", SILKIE_OPT_U64, &m->sp.seed, "S", "sampling seed", NULL, 0, 0, 0, NULL},
+        {"--max-tokens", SILKIE_OPT_I32, &m->sp.max_new_tokens, "N",
+         "most tokens in one answer", FROM_CONFIG, 0, 16777216, 0, NULL},
+        {"--validate", SILKIE_OPT_FLAG, &m->validate, NULL,
+         "turn on the Vulkan validation layer (slow; for debugging drivers)", NULL, 0, 0, 0,
+         NULL},
+        {"--quiet", SILKIE_OPT_FLAG, &m->quiet, NULL,
+         "no progress lines and no timing line on standard error", NULL, 0, 0, 0, NULL},
+        {"--verify", SILKIE_OPT_FLAG, &m->verify, NULL,
+         "check every checksum (GGUF) or zip CRC (.bin) of the model while loading it", NULL, 0,
+         0, 0, NULL},
+        {"--pipeline-cache", SILKIE_OPT_STR, &m->mp.pipeline_cache, "FILE|off",
+         "compiled-pipeline cache to read and update (silkie-cache builds one ahead of time)",
+         "$XDG_CACHE_HOME/silkie/", 0, 0, SILKIE_OPT_OUT_FILE, NULL},
+    };
+    size_t n = 0;
+    for (; n < SILKIE_CLI_MODEL_OPTS && k[n].name; n++) t[n] = k[n];
+    return n;
 }
 
-int silkie_cli_model_option(int argc, char **argv, int *i, silkie_model_params *mp,
-                            silkie_session_params *sp)
+void silkie_cli_model_finish(silkie_cli_model *m)
 {
-    const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (!strcmp(a, "--greedy")) sp->temperature = 0;
-    else if (!strcmp(a, "--validate")) mp->validation = 1;
-    else if (!v) return 0;
-    else if (!strcmp(a, "--system")) sp->system = v;
-    else if (!strcmp(a, "--temp")) sp->temperature = strtof(v, NULL);
-    else if (!strcmp(a, "--top-k")) sp->top_k = atoi(v);
-    else if (!strcmp(a, "--top-p")) sp->top_p = strtof(v, NULL);
-    else if (!strcmp(a, "--repeat-penalty")) sp->repetition_penalty = strtof(v, NULL);
-    else if (!strcmp(a, "--seed")) sp->seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--max-tokens")) sp->max_new_tokens = atoi(v);
-    else if (!strcmp(a, "--n-ctx")) sp->n_ctx = (uint32_t)atoi(v);
-    else if (!strcmp(a, "--adapter")) mp->adapter = v;
-    else if (!strcmp(a, "--weights")) { if (!silkie_cli_parse_dtype(v, &mp->weight_type)) return -1; }
-    else if (!strcmp(a, "--vision-weights")) { if (!silkie_cli_parse_dtype(v, &mp->vision_type)) return -1; }
-    else if (!strcmp(a, "--kv")) { if (!silkie_cli_parse_dtype(v, &sp->kv_type)) return -1; }
-    else return 0;
-    if (strcmp(a, "--greedy") && strcmp(a, "--validate")) (*i)++;
+    if (m->greedy) m->sp.temperature = 0;
+    if (m->validate) m->mp.validation = 1;
+    if (m->verify) m->mp.verify = 1;
+}
+
+int silkie_cli_fail(const char *what)
+{
+    fprintf(stderr, "silkie: %s: %s\n", what, silkie_last_error());
     return 1;
 }
 
-void silkie_cli_json_string(FILE *f, const char *s)
+char *silkie_cli_read_stream(FILE *f, const char *what, size_t max, size_t *size)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\r') fputs("\\r", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap) break;
+        if (cap >= max) {
+            free(buf);
+            fprintf(stderr, "silkie: %s is larger than %zu MiB\n", what, max >> 20);
+            return NULL;
+        }
+        size_t ncap = cap * 2 > max ? max : cap * 2;
+        char *nb = realloc(buf, ncap + 1);
+        if (!nb) {
+            free(buf);
+            fprintf(stderr, "silkie: out of memory reading %s\n", what);
+            return NULL;
+        }
+        buf = nb;
+        cap = ncap;
     }
-    fputc('"', f);
+    if (!buf) {
+        fprintf(stderr, "silkie: out of memory reading %s\n", what);
+        return NULL;
+    }
+    if (ferror(f)) {
+        free(buf);
+        fprintf(stderr, "silkie: cannot read %s\n", what);
+        return NULL;
+    }
+    buf[n] = 0;
+    *size = n;
+    return buf;
+}
+
+char *silkie_cli_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "silkie: cannot open '%s'\n", path);
+        return NULL;
+    }
+    char what[4200];
+    snprintf(what, sizeof what, "'%s'", path);
+    char *buf = silkie_cli_read_stream(f, what, SILKIE_CLI_MAX_INPUT_BYTES, size);
+    fclose(f);
+    return buf;
 }

@@ -4,62 +4,113 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "silkie/silkie.h"
 #include "silkie/silkie_text.h"
 
+#define MAX_IMAGES SILKIE_OPT_LIST_MAX
+
 typedef struct ask_opts {
-    const char *model, *image, *question, *dump, *device, *system, *save, *restore;
-    silkie_model_params mp;
-    silkie_session_params sp;
+    silkie_cli_model cm;
+    silkie_opt_list images;
+    const char *dump, *save, *restore;
     int json, no_stop;
+    const char *question;
+    /* Image bytes, read before the model loads so a bad path costs no load. */
+    char *image_data[MAX_IMAGES];
+    size_t image_size[MAX_IMAGES];
 } ask_opts;
 
-/* Shared options of ask and chat; returns 0 on a usage error. */
+static const char k_chat_notes[] =
+    "Then type one question per line. Slash commands:\n"
+    "  /image FILE   add an image to the next question\n"
+    "  /reset        forget the conversation\n"
+    "  /save FILE    save the conversation\n"
+    "  /load FILE    restore a saved conversation\n"
+    "  /help         list these commands\n"
+    "  /quit         leave (end of input does too)\n";
+
+static const char *base_name(const char *path)
+{
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
+}
+
+/* Options of ask (want_question) or chat; returns SILKIE_CLI_CONTINUE or the exit code. */
 static int parse_opts(int argc, char **argv, ask_opts *o, int want_question)
 {
     memset(o, 0, sizeof *o);
-    silkie_model_params_init(&o->mp);
-    silkie_session_params_init(&o->sp);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define ARG(name) (!strcmp(a, name) && v && (i++, 1))
-        int shared = silkie_cli_model_option(argc, argv, &i, &o->mp, &o->sp);
-        if (shared < 0) return 0;
-        if (shared) continue;
-        if (ARG("--model")) o->model = v;
-        else if (ARG("--image")) o->image = v;
-        else if (ARG("--dump")) o->dump = v;
-        else if (ARG("--device")) o->mp.device = v;
-        else if (ARG("--save")) o->save = v;
-        else if (ARG("--restore")) o->restore = v;
-        else if (!strcmp(a, "--json")) o->json = 1;
-        else if (!strcmp(a, "--no-stop")) o->no_stop = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "silkie: unknown or incomplete option '%s'\n", a);
-            return 0;
-        } else if (want_question && !o->question) o->question = a;
-        else {
-            fprintf(stderr, "silkie: unexpected argument '%s'\n", a);
-            return 0;
+    silkie_opt t[SILKIE_CLI_MODEL_OPTS + 8];
+    size_t n = silkie_cli_model_opts(&o->cm, t);
+    const silkie_opt extra[] = {
+        {"--image", SILKIE_OPT_LIST, &o->images, "FILE|-",
+         want_question ? "image for the question (JPEG, PNG, WebP, BMP, GIF, PPM; - reads "
+                         "standard input); several are shown in order"
+                       : "image for the first question; several are shown in order",
+         "none", 0, 0, SILKIE_OPT_IN_FILE | SILKIE_OPT_STDIN, NULL},
+        {"--restore", SILKIE_OPT_STR, &o->restore, "FILE",
+         "start from a conversation saved with --save", "none", 0, 0, SILKIE_OPT_IN_FILE, NULL},
+        {"--save", SILKIE_OPT_STR, &o->save, "FILE", "save the conversation after the answer",
+         "none", 0, 0, SILKIE_OPT_OUT_FILE, NULL},
+        {"--json", SILKIE_OPT_FLAG, &o->json, NULL,
+         "print one JSON object (answer, tokens, boxes, timings; error on failure)", NULL, 0, 0,
+         0, NULL},
+        {"--no-stop", SILKIE_OPT_FLAG, &o->no_stop, NULL,
+         "ignore stop tokens: always generate --max-tokens tokens", NULL, 0, 0, 0, NULL},
+        {"--dump", SILKIE_OPT_STR, &o->dump, "FILE.safetensors",
+         "write the verification tensors (pixels, features, ids, logits, greedy ids)", "none",
+         0, 0, SILKIE_OPT_OUT_FILE, NULL},
+    };
+    size_t n_extra = want_question ? sizeof extra / sizeof extra[0] : 2;
+    for (size_t k = 0; k < n_extra; k++) t[n++] = extra[k];
+    silkie_cmd_spec spec = {
+        want_question ? "silkie ask" : "silkie chat",
+        want_question ? "QUESTION" : "",
+        want_question ? "Answers one question about zero or more images, streaming the answer "
+                        "to standard output."
+                      : "Interactive conversation: one question per line on standard input, "
+                        "answers streamed to standard output.",
+        t,
+        n,
+        want_question,
+        want_question,
+        want_question ? NULL : k_chat_notes};
+    const char *pos[1] = {NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, pos, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    o->question = pos[0];
+    silkie_cli_model_finish(&o->cm);
+    for (int k = 0; k < o->images.n; k++) {
+        const char *path = o->images.v[k];
+        if (!strcmp(path, "-"))
+            o->image_data[k] = silkie_cli_read_stream(stdin, "standard input",
+                                                      SILKIE_CLI_MAX_INPUT_BYTES,
+                                                      &o->image_size[k]);
+        else o->image_data[k] = silkie_cli_read_file(path, &o->image_size[k]);
+        if (!o->image_data[k]) return 1;
+        if (!o->image_size[k]) {
+            fprintf(stderr, "silkie: --image: '%s' is empty\n", path);
+            return 1;
         }
-#undef ARG
     }
-    if (!o->model) {
-        fprintf(stderr, "silkie: --model DIR|FILE.gguf is required\n");
-        return 0;
-    }
-    if (want_question && !o->question) {
-        fprintf(stderr, "silkie: a question is required\n");
-        return 0;
-    }
-    return 1;
+    return SILKIE_CLI_CONTINUE;
 }
 
-static int fail(const char *what)
+static void free_opts(ask_opts *o)
 {
-    fprintf(stderr, "silkie: %s: %s\n", what, silkie_last_error());
-    return 1;
+    for (int k = 0; k < MAX_IMAGES; k++) free(o->image_data[k]);
+}
+
+static silkie_status add_images(silkie_session *s, const ask_opts *o)
+{
+    for (int k = 0; k < o->images.n; k++) {
+        const char *p = o->images.v[k];
+        const char *name = strcmp(p, "-") ? base_name(p) : "stdin.jpg";
+        silkie_status st =
+            silkie_session_add_image_encoded(s, o->image_data[k], o->image_size[k], name);
+        if (st != SILKIE_OK) return st;
+    }
+    return SILKIE_OK;
 }
 
 static int print_piece(const char *text, size_t len, int32_t token, void *user)
@@ -71,48 +122,17 @@ static int print_piece(const char *text, size_t len, int32_t token, void *user)
     return 0;
 }
 
-static int add_image(silkie_session *s, const char *path)
+static void print_boxes(silkie_model *m, const char *ans)
 {
-    if (strcmp(path, "-") != 0) return silkie_session_add_image_file(s, path) == SILKIE_OK;
-    /* A JPEG (or PPM) on standard input. */
-    size_t cap = 1 << 20, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, stdin);
-        if (n < cap) break;
-        unsigned char *nb = realloc(buf, cap *= 2);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    if (!buf) {
-        fprintf(stderr, "silkie: out of memory reading stdin\n");
-        return 0;
-    }
-    int ok = silkie_session_add_image_encoded(s, buf, n, "stdin.jpg") == SILKIE_OK;
-    free(buf);
-    return ok;
-}
-
-static void print_json(const ask_opts *o, silkie_model *m, silkie_session *s)
-{
-    silkie_timings t;
-    silkie_session_timings(s, &t);
-    uint32_t n = 0;
-    const int32_t *ids = silkie_session_answer_tokens(s, &n);
-    const char *ans = silkie_session_answer(s);
-    printf("{\"answer\":");
-    silkie_cli_json_string(stdout, ans);
-    printf(",\"tokens\":[");
-    for (uint32_t i = 0; i < n; i++) printf("%s%d", i ? "," : "", ids[i]);
-    printf("],\"boxes\":[");
     silkie_ground_box boxes[32];
     uint32_t nb = 0;
-    uint32_t size = silkie_model_image_size(m);
-    silkie_grounding_parse(ans, strlen(ans), size, size, boxes, 32, &nb);
+    uint32_t size = m ? silkie_model_image_size(m) : 0;
+    if (size) silkie_grounding_parse(ans, strlen(ans), size, size, boxes, 32, &nb);
     for (uint32_t i = 0; i < nb && i < 32; i++) {
         printf("%s{\"phrase\":", i ? "," : "");
         char phrase[256];
-        size_t pl = boxes[i].phrase_len < sizeof phrase - 1 ? boxes[i].phrase_len : sizeof phrase - 1;
+        size_t pl = boxes[i].phrase_len < sizeof phrase - 1 ? boxes[i].phrase_len
+                                                           : sizeof phrase - 1;
         memcpy(phrase, ans + boxes[i].phrase_offset, pl);
         phrase[pl] = 0;
         silkie_cli_json_string(stdout, phrase);
@@ -121,16 +141,45 @@ static void print_json(const ask_opts *o, silkie_model *m, silkie_session *s)
             printf("%s%d", k ? "," : "", boxes[i].norm[k]);
         printf("]}");
     }
+}
+
+/* One JSON object whatever happened: the (partial) answer, and `error`/`status` on failure. */
+static void print_json(const ask_opts *o, silkie_model *m, silkie_session *s, const char *what,
+                       silkie_status st)
+{
+    silkie_timings t;
+    memset(&t, 0, sizeof t);
+    uint32_t n = 0;
+    const int32_t *ids = NULL;
+    const char *ans = "";
+    if (s) {
+        silkie_session_timings(s, &t);
+        ids = silkie_session_answer_tokens(s, &n);
+        ans = silkie_session_answer(s);
+    }
+    printf("{\"answer\":");
+    silkie_cli_json_string(stdout, ans ? ans : "");
+    printf(",\"tokens\":[");
+    for (uint32_t i = 0; ids && i < n; i++) printf("%s%d", i ? "," : "", ids[i]);
+    printf("],\"boxes\":[");
+    print_boxes(m, ans ? ans : "");
     printf("],\"timings\":{\"image_encode_ms\":%.3f,\"n_images\":%u,\"prefill_tokens\":%u,"
            "\"prefill_ms\":%.3f,\"prefill_tok_s\":%.2f,\"decode_tokens\":%u,\"decode_ms\":%.3f,"
            "\"decode_tok_s\":%.2f},\"device\":",
            t.image_encode_ms, t.n_images, t.prefill_tokens, t.prefill_ms,
            t.prefill_ms > 0 ? t.prefill_tokens / (t.prefill_ms / 1e3) : 0.0, t.decode_tokens,
            t.decode_ms, t.decode_ms > 0 ? t.decode_tokens / (t.decode_ms / 1e3) : 0.0);
-    silkie_cli_json_string(stdout, silkie_model_device_name(m));
+    silkie_cli_json_string(stdout, m ? silkie_model_device_name(m) : "");
     printf(",\"model\":");
-    silkie_cli_json_string(stdout, o->model);
+    silkie_cli_json_string(stdout, o->cm.model);
+    if (st != SILKIE_OK) {
+        char msg[1400];
+        snprintf(msg, sizeof msg, "%s: %s", what, silkie_last_error());
+        printf(",\"status\":\"%s\",\"error\":", silkie_status_name(st));
+        silkie_cli_json_string(stdout, msg);
+    }
     printf("}\n");
+    fflush(stdout);
 }
 
 static void print_timings(silkie_model *m, silkie_session *s)
@@ -146,61 +195,120 @@ static void print_timings(silkie_model *m, silkie_session *s)
             t.decode_ms, t.decode_ms > 0 ? t.decode_tokens / (t.decode_ms / 1e3) : 0.0);
 }
 
+/* Loads the model and opens a session, with progress lines on a terminal. */
+static silkie_status open_session(ask_opts *o, silkie_cli_progress *pr, silkie_model **m,
+                                  silkie_session **s, const char **what)
+{
+    silkie_cli_progress_attach(pr, &o->cm.mp);
+    *what = "loading the model";
+    silkie_status st = silkie_model_load(o->cm.model, &o->cm.mp, m);
+    silkie_cli_progress_done(pr);
+    if (st != SILKIE_OK) return st;
+    *what = "creating the session";
+    st = silkie_session_create(*m, &o->cm.sp, s);
+    if (st != SILKIE_OK) return st;
+    *what = "restoring the session";
+    if (o->restore && (st = silkie_session_restore(*s, o->restore)) != SILKIE_OK) return st;
+    *what = "reading the images";
+    st = add_images(*s, o);
+    silkie_cli_progress_done(pr);
+    return st;
+}
+
 int silkie_cmd_ask(int argc, char **argv)
 {
     ask_opts o;
-    if (!parse_opts(argc, argv, &o, 1)) {
-        fprintf(stderr, "usage: silkie ask --model DIR|FILE.gguf [--image FILE|-] [--greedy] [--temp T] "
-                        "[--top-k K] [--top-p P] [--repeat-penalty R] [--seed S] "
-                        "[--max-tokens N] [--weights f16|q8_0|q4_0|f32|bf16] [--kv f16|f32] "
-                        "[--adapter DIR] [--json] [--dump FILE.safetensors] [--save FILE] [--restore FILE] "
-                        "\"question\"\n");
-        return 2;
+    int rc = parse_opts(argc, argv, &o, 1);
+    if (rc != SILKIE_CLI_CONTINUE) {
+        free_opts(&o);
+        return rc;
     }
+    silkie_cli_progress pr;
+    silkie_cli_progress_init(&pr, o.cm.quiet);
     silkie_model *m = NULL;
     silkie_session *s = NULL;
-    if (silkie_model_load(o.model, &o.mp, &m) != SILKIE_OK) return fail("loading the model");
-    int rc = 0;
-    if (silkie_session_create(m, &o.sp, &s) != SILKIE_OK) rc = fail("creating the session");
-    if (!rc && o.restore && silkie_session_restore(s, o.restore) != SILKIE_OK)
-        rc = fail("restoring the session");
-    if (!rc && o.image && !add_image(s, o.image)) rc = fail("reading the image");
-    if (!rc) {
+    const char *what = "";
+    silkie_status st = open_session(&o, &pr, &m, &s, &what);
+    if (st == SILKIE_OK) {
         silkie_ask_params ap;
         silkie_ask_params_init(&ap);
         ap.on_text = o.json ? NULL : print_piece;
         ap.dump_path = o.dump;
         ap.no_stop = (uint32_t)o.no_stop;
-        silkie_status st = silkie_session_ask(s, o.question, &ap);
+        what = "answering";
+        st = silkie_session_ask(s, o.question, &ap);
         if (!o.json) printf("\n");
-        if (st != SILKIE_OK) rc = fail("answering");
-        else if (o.json) print_json(&o, m, s);
-        else print_timings(m, s);
     }
-    if (!rc && o.save && silkie_session_save(s, o.save) != SILKIE_OK)
-        rc = fail("saving the session");
+    if (st == SILKIE_OK && o.save) {
+        what = "saving the session";
+        st = silkie_session_save(s, o.save);
+    }
+    if (o.json) print_json(&o, m, s, what, st);
+    if (st != SILKIE_OK) {
+        fprintf(stderr, "silkie: %s: %s\n", what, silkie_last_error());
+        rc = 1;
+    } else {
+        rc = 0;
+        if (!o.json && !o.cm.quiet) print_timings(m, s);
+    }
     silkie_session_destroy(s);
     silkie_model_destroy(m);
+    free_opts(&o);
     return rc;
+}
+
+/* A slash command; returns 0 to go on, 1 to quit. */
+static int chat_command(silkie_session *s, const char *line)
+{
+    const char *arg = strchr(line, ' ');
+    size_t len = arg ? (size_t)(arg - line) : strlen(line);
+    while (arg && *arg == ' ') arg++;
+#define IS(name) (len == strlen(name) && !strncmp(line, name, len))
+    if (IS("/quit") || IS("/exit")) return 1;
+    if (IS("/help")) fputs(k_chat_notes, stderr);
+    else if ((IS("/image") || IS("/save") || IS("/load")) && (!arg || !*arg))
+        fprintf(stderr, "silkie: %.*s needs a file name (/help lists the commands)\n", (int)len,
+                line);
+    else if (IS("/image")) {
+        if (silkie_session_add_image_file(s, arg) != SILKIE_OK) silkie_cli_fail("/image");
+    } else if (IS("/reset")) {
+        if (silkie_session_reset(s) != SILKIE_OK) silkie_cli_fail("/reset");
+    } else if (IS("/save")) {
+        char why[4200];
+        if (!silkie_cli_out_path_ok(arg, why, sizeof why))
+            fprintf(stderr, "silkie: /save: %s\n", why);
+        else if (silkie_session_save(s, arg) != SILKIE_OK) silkie_cli_fail("/save");
+    } else if (IS("/load")) {
+        if (silkie_session_restore(s, arg) != SILKIE_OK) silkie_cli_fail("/load");
+    } else {
+        fprintf(stderr, "silkie: unknown command '%.*s' (/help lists the commands; start a "
+                        "question with // to begin it with a slash)\n",
+                (int)len, line);
+    }
+#undef IS
+    return 0;
 }
 
 int silkie_cmd_chat(int argc, char **argv)
 {
     ask_opts o;
-    if (!parse_opts(argc, argv, &o, 0)) {
-        fprintf(stderr, "usage: silkie chat --model DIR|FILE.gguf [same options as ask]\n"
-                        "  then type questions; /image FILE, /reset, /save FILE, /load FILE, "
-                        "/quit\n");
-        return 2;
+    int rc = parse_opts(argc, argv, &o, 0);
+    if (rc != SILKIE_CLI_CONTINUE) {
+        free_opts(&o);
+        return rc;
     }
+    rc = 0;
+    silkie_cli_progress pr;
+    silkie_cli_progress_init(&pr, o.cm.quiet);
     silkie_model *m = NULL;
     silkie_session *s = NULL;
-    if (silkie_model_load(o.model, &o.mp, &m) != SILKIE_OK) return fail("loading the model");
-    if (silkie_session_create(m, &o.sp, &s) != SILKIE_OK) {
-        silkie_model_destroy(m);
-        return fail("creating the session");
+    const char *what = "";
+    silkie_status st = open_session(&o, &pr, &m, &s, &what);
+    if (st != SILKIE_OK && (!s || st == SILKIE_ERR_DEVICE_LOST)) {
+        rc = silkie_cli_fail(what);
+        goto done;
     }
-    if (o.image && !add_image(s, o.image)) fail("reading the image");
+    if (st != SILKIE_OK) silkie_cli_fail(what);
     char line[8192];
     for (;;) {
         fprintf(stderr, "> ");
@@ -208,32 +316,27 @@ int silkie_cmd_chat(int argc, char **argv)
         size_t n = strlen(line);
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (!n) continue;
-        if (!strcmp(line, "/quit")) break;
-        if (!strncmp(line, "/image ", 7)) {
-            if (!add_image(s, line + 7)) fail("image");
+        const char *q = line;
+        if (line[0] == '/' && line[1] != '/') {
+            if (chat_command(s, line)) break;
             continue;
         }
-        if (!strcmp(line, "/reset")) {
-            if (silkie_session_reset(s) != SILKIE_OK) fail("reset");
-            continue;
-        }
-        if (!strncmp(line, "/save ", 6)) {
-            if (silkie_session_save(s, line + 6) != SILKIE_OK) fail("save");
-            continue;
-        }
-        if (!strncmp(line, "/load ", 6)) {
-            if (silkie_session_restore(s, line + 6) != SILKIE_OK) fail("load");
-            continue;
-        }
+        if (line[0] == '/') q = line + 1; /* "//text" asks "/text" */
         silkie_ask_params ap;
         silkie_ask_params_init(&ap);
         ap.on_text = print_piece;
-        silkie_status st = silkie_session_ask(s, line, &ap);
+        st = silkie_session_ask(s, q, &ap);
         printf("\n");
-        if (st != SILKIE_OK) fail("answering");
-        else print_timings(m, s);
+        if (st != SILKIE_OK) silkie_cli_fail("answering");
+        else if (!o.cm.quiet) print_timings(m, s);
+        if (st == SILKIE_ERR_DEVICE_LOST) {
+            rc = 1;
+            break;
+        }
     }
+done:
     silkie_session_destroy(s);
     silkie_model_destroy(m);
-    return 0;
+    free_opts(&o);
+    return rc;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "silkie/silkie.h"
 #include "silkie/silkie_camera.h"
 
@@ -20,61 +21,69 @@
 #define CHANGE_THRESHOLD_DEFAULT 2.0
 
 typedef struct cam_opts {
-    const char *model, *device, *source, *question, *gpu, *image_name;
-    silkie_model_params mp;
-    silkie_session_params sp;
-    double every_s;       /* 0 = off */
+    silkie_cli_model cm;
+    const char *camera, *source, *question, *image_name;
+    double every_s; /* 0 = off */
     int on_change;
     double change_threshold;
-    int realtime, json, validate;
+    int realtime, json;
     uint32_t fps;
-    long max_frames;      /* processed frames; 0 = all */
+    uint32_t max_frames; /* processed frames; 0 = all */
 } cam_opts;
 
+/* Returns SILKIE_CLI_CONTINUE or the exit code. */
 static int parse_opts(int argc, char **argv, cam_opts *o)
 {
     memset(o, 0, sizeof *o);
-    silkie_model_params_init(&o->mp);
-    silkie_session_params_init(&o->sp);
     o->change_threshold = CHANGE_THRESHOLD_DEFAULT;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define ARG(name) (!strcmp(a, name) && v && (i++, 1))
-        int shared = silkie_cli_model_option(argc, argv, &i, &o->mp, &o->sp);
-        if (shared < 0) return 0;
-        if (shared) continue;
-        if (ARG("--model")) o->model = v;
-        else if (ARG("--device")) o->device = v;
-        else if (ARG("--source")) o->source = v;
-        else if (ARG("--gpu")) o->mp.device = v;
-        else if (ARG("--image-name")) o->image_name = v;
-        else if (ARG("--every")) o->every_s = strtod(v, NULL);
-        else if (ARG("--change-threshold")) o->change_threshold = strtod(v, NULL);
-        else if (ARG("--fps")) o->fps = (uint32_t)atoi(v);
-        else if (ARG("--max-frames")) o->max_frames = atol(v);
-        else if (!strcmp(a, "--on-change")) o->on_change = 1;
-        else if (!strcmp(a, "--realtime")) o->realtime = 1;
-        else if (!strcmp(a, "--json")) o->json = 1;
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "silkie: unknown or incomplete option '%s'\n", a);
-            return 0;
-        } else if (!o->question) o->question = a;
-        else {
-            fprintf(stderr, "silkie: unexpected argument '%s'\n", a);
-            return 0;
-        }
-#undef ARG
-    }
-    if (!o->model) fprintf(stderr, "silkie: --model DIR is required\n");
-    if (!o->device == !o->source)
-        fprintf(stderr, "silkie: exactly one of --device /dev/videoN and --source is required\n");
-    if (!o->question) fprintf(stderr, "silkie: a question is required\n");
-    if (o->every_s < 0 || !isfinite(o->every_s) || o->change_threshold < 0 || o->max_frames < 0) {
-        fprintf(stderr, "silkie: --every, --change-threshold and --max-frames must be >= 0\n");
-        return 0;
-    }
-    return o->model && !o->device != !o->source && o->question;
+    silkie_opt t[SILKIE_CLI_MODEL_OPTS + 12];
+    size_t n = silkie_cli_model_opts(&o->cm, t);
+    const silkie_opt extra[] = {
+        {"--camera", SILKIE_OPT_STR, &o->camera, "/dev/videoN", "V4L2 capture device to read",
+         "none", 0, 0, SILKIE_OPT_IN_PATH, NULL},
+        {"--source", SILKIE_OPT_STR, &o->source, "FILE.mjpeg|DIR|IMAGE|-",
+         "recorded source instead: Motion-JPEG stream (- reads standard input), folder of "
+         "images in name order, or one still",
+         "none", 0, 0, SILKIE_OPT_IN_PATH | SILKIE_OPT_STDIN, NULL},
+        {"--every", SILKIE_OPT_F64, &o->every_s, "S",
+         "answer at most one frame every S seconds (capture time; frame index / --fps for a "
+         "recording), 0 = every frame",
+         NULL, 0, 86400, 0, NULL},
+        {"--on-change", SILKIE_OPT_FLAG, &o->on_change, NULL,
+         "answer only frames that differ from the last answered one", NULL, 0, 0, 0, NULL},
+        {"--change-threshold", SILKIE_OPT_F64, &o->change_threshold, "GREY",
+         "--on-change: mean absolute luma difference (grey levels) that counts as a change",
+         NULL, 0, 255, 0, NULL},
+        {"--realtime", SILKIE_OPT_FLAG, &o->realtime, NULL,
+         "deliver a recording at --fps, dropping the frames the model is too slow for", NULL, 0,
+         0, 0, NULL},
+        {"--fps", SILKIE_OPT_U32, &o->fps, "N",
+         "camera rate wish; rate of a recording with --realtime or --every", "30", 1, 1000, 0,
+         NULL},
+        {"--max-frames", SILKIE_OPT_U32, &o->max_frames, "N",
+         "stop after answering N frames, 0 = run to the end of the source", NULL, 0, 1e9, 0,
+         NULL},
+        {"--image-name", SILKIE_OPT_STR, &o->image_name, "NAME",
+         "file name the frame has in the prompt (compare with `silkie ask --image NAME`)",
+         "the still's name, else frame.jpg", 0, 0, 0, NULL},
+        {"--json", SILKIE_OPT_FLAG, &o->json, NULL,
+         "one JSON line per frame: answer, tokens, latencies, or why it was skipped", NULL, 0, 0,
+         0, NULL},
+    };
+    for (size_t k = 0; k < sizeof extra / sizeof extra[0]; k++) t[n++] = extra[k];
+    const silkie_cmd_spec spec = {
+        "silkie camera", "QUESTION",
+        "Asks one question about every frame of a V4L2 camera or a recording, printing one "
+        "answer (or JSON line) per answered frame and a count of frames on standard error.",
+        t, n, 1, 1, NULL};
+    const char *pos[1] = {NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, pos, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    o->question = pos[0];
+    silkie_cli_model_finish(&o->cm);
+    if (!o->camera == !o->source)
+        return silkie_cli_usage_error(&spec, "give exactly one of --camera and --source");
+    return SILKIE_CLI_CONTINUE;
 }
 
 static const char *base_name(const char *path)
@@ -101,9 +110,9 @@ static silkie_status open_source(const cam_opts *o, const silkie_camera_params *
                                  silkie_camera **cam, int *live)
 {
     *live = 0;
-    if (o->device) {
+    if (o->camera) {
         *live = 1;
-        return silkie_camera_open_v4l2(o->device, p, cam);
+        return silkie_camera_open_v4l2(o->camera, p, cam);
     }
     const char *src = o->source;
     struct stat sb;
@@ -193,12 +202,6 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int fail(const char *what)
-{
-    fprintf(stderr, "silkie: %s: %s\n", what, silkie_last_error());
-    return 1;
-}
-
 /* Runs one frame through the session; prints its line. Returns the status of the failing step
  * (the frame is then reported as an error). */
 static silkie_status process_frame(const cam_opts *o, silkie_session *s, silkie_camera *cam,
@@ -224,7 +227,11 @@ static silkie_status process_frame(const cam_opts *o, silkie_session *s, silkie_
             printf("{\"index\":%llu,\"sequence\":%llu,\"status\":\"error\",\"error\":",
                    (unsigned long long)index, (unsigned long long)seq);
             silkie_cli_json_string(stdout, silkie_last_error());
-            printf(",\"status_name\":\"%s\"}\n", silkie_status_name(st));
+            /* What was generated before the failure, as `silkie ask --json` reports it. */
+            const char *partial = silkie_session_answer(s);
+            printf(",\"status_name\":\"%s\",\"answer\":", silkie_status_name(st));
+            silkie_cli_json_string(stdout, partial ? partial : "");
+            printf("}\n");
         } else {
             fprintf(stderr, "silkie: frame %llu: %s: %s\n", (unsigned long long)index, stage,
                     silkie_last_error());
@@ -259,16 +266,9 @@ static silkie_status process_frame(const cam_opts *o, silkie_session *s, silkie_
 int silkie_cmd_camera(int argc, char **argv)
 {
     cam_opts o;
-    if (!parse_opts(argc, argv, &o)) {
-        fprintf(stderr,
-                "usage: silkie camera --model DIR (--device /dev/videoN | --source "
-                "FILE.mjpeg|DIR|IMAGE|-) [--every SECONDS | --on-change [--change-threshold "
-                "GREY]] [--realtime] [--fps N] [--json] [--max-frames N] [--image-name NAME] "
-                "[--greedy] [--temp T] [--top-k K] [--top-p P] [--seed S] [--max-tokens N] "
-                "[--weights f16|q8_0|q4_0|f32|bf16] [--kv f16|f32] [--gpu INDEX|NAME] "
-                "\"question\"\n");
-        return 2;
-    }
+    int rc = parse_opts(argc, argv, &o);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    rc = 0;
     silkie_camera_params cp;
     silkie_camera_params_init(&cp);
     cp.realtime = (uint32_t)o.realtime;
@@ -276,7 +276,9 @@ int silkie_cmd_camera(int argc, char **argv)
     cp.keep_raw = 1; /* YUYV/NV12 go to the GPU as they are; it converts them */
     silkie_camera *cam = NULL;
     int live = 0;
-    if (open_source(&o, &cp, &cam, &live) != SILKIE_OK) return fail("opening the source");
+    /* The source opens before the model loads: a camera that is busy costs no load. */
+    if (open_source(&o, &cp, &cam, &live) != SILKIE_OK)
+        return silkie_cli_fail("opening the source");
     if (!o.image_name && o.source && strcmp(o.source, "-") && !has_suffix(o.source, ".mjpeg") &&
         !has_suffix(o.source, ".mjpg")) {
         struct stat sb;
@@ -284,12 +286,18 @@ int silkie_cmd_camera(int argc, char **argv)
     }
     silkie_model *m = NULL;
     silkie_session *s = NULL;
-    if (silkie_model_load(o.model, &o.mp, &m) != SILKIE_OK) {
+    silkie_cli_progress pr;
+    silkie_cli_progress_init(&pr, o.cm.quiet);
+    silkie_cli_progress_attach(&pr, &o.cm.mp);
+    silkie_status lst = silkie_model_load(o.cm.model, &o.cm.mp, &m);
+    silkie_cli_progress_done(&pr);
+    if (lst != SILKIE_OK) {
         silkie_camera_destroy(cam);
-        return fail("loading the model");
+        return silkie_cli_fail("loading the model");
     }
-    int rc = 0;
-    if (silkie_session_create(m, &o.sp, &s) != SILKIE_OK) rc = fail("creating the session");
+    pr.on = 0; /* per-frame encodes would interleave a progress line with the answers */
+    if (silkie_session_create(m, &o.cm.sp, &s) != SILKIE_OK)
+        rc = silkie_cli_fail("creating the session");
 
     /* --every: time of a frame is its capture time for live and paced sources, and its
      * position in the recording (index / fps) when a recording is read frame by frame. */
@@ -314,11 +322,11 @@ int silkie_cmd_camera(int argc, char **argv)
         if (st == SILKIE_ERR_AGAIN) continue; /* live camera: no frame within a second yet */
         if (st == SILKIE_ERR_END_OF_STREAM) break;
         if (st == SILKIE_ERR_BAD_IMAGE) { /* a single still that does not decode */
-            rc = fail("reading the image");
+            rc = silkie_cli_fail("reading the image");
             break;
         }
         if (st != SILKIE_OK) {
-            rc = fail(o.device ? "camera" : "reading the source");
+            rc = silkie_cli_fail(o.camera ? "camera" : "reading the source");
             break;
         }
         const uint64_t index = c.index++;

@@ -16,70 +16,79 @@ typedef struct {
     silkie_specials specials;
     uint32_t n_queries;
     uint32_t repeat;
-    int skip_special;
+    int chat_user, no_special, skip_special;
 } options;
 
-static int bad_usage(const char *cmd, const char *msg, const char *arg)
+#define VOCAB_OPT(o)                                                                           \
+    {"--vocab", SILKIE_OPT_STR, &(o)->vocab, "FILE", "the model's qwen.tiktoken", NULL, 0, 0,  \
+     SILKIE_OPT_REQUIRED | SILKIE_OPT_IN_FILE, NULL}
+
+/* Exactly one input: the argument, --file or (tokenize) --bench. */
+static int one_input(const silkie_cmd_spec *spec, options *o, const char *text,
+                     const char *choices)
 {
-    fprintf(stderr, "silkie %s: %s%s%s\n", cmd, msg, arg ? " " : "", arg ? arg : "");
-    return 2;
+    o->text = text;
+    int inputs = (o->text != NULL) + (o->file != NULL) + (o->bench != NULL);
+    if (inputs != 1) return silkie_cli_usage_error(spec, "give exactly one input: %s", choices);
+    return SILKIE_CLI_CONTINUE;
 }
 
-static int parse_u32(const char *s, uint32_t *v)
-{
-    char *end;
-    errno = 0;
-    unsigned long x = strtoul(s, &end, 10);
-    if (errno || end == s || *end || x > 0xffffffffUL || s[0] == '-') return 0;
-    *v = (uint32_t)x;
-    return 1;
-}
-
-/* Returns 0 on success or the usage exit code. */
-static int parse_args(const char *cmd, int argc, char **argv, options *o)
+static int parse_tokenize(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
-    int positional_only = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_val = i + 1 < argc;
-        if (!positional_only && !strcmp(a, "--")) {
-            positional_only = 1;
-        } else if (!positional_only && !strcmp(a, "--vocab")) {
-            if (!has_val) return bad_usage(cmd, "--vocab needs a file", NULL);
-            o->vocab = argv[++i];
-        } else if (!positional_only && !strcmp(a, "--file")) {
-            if (!has_val) return bad_usage(cmd, "--file needs a file", NULL);
-            o->file = argv[++i];
-        } else if (!positional_only && !strcmp(a, "--bench") && !strcmp(cmd, "tokenize")) {
-            if (!has_val) return bad_usage(cmd, "--bench needs a file", NULL);
-            o->bench = argv[++i];
-        } else if (!positional_only && !strcmp(a, "--repeat") && !strcmp(cmd, "tokenize")) {
-            if (!has_val || !parse_u32(argv[i + 1], &o->repeat) || !o->repeat)
-                return bad_usage(cmd, "--repeat needs a positive count", NULL);
-            i++;
-        } else if (!positional_only && !strcmp(a, "--n-queries") && !strcmp(cmd, "tokenize")) {
-            if (!has_val || !parse_u32(argv[i + 1], &o->n_queries) || !o->n_queries)
-                return bad_usage(cmd, "--n-queries needs a positive count", NULL);
-            i++;
-        } else if (!positional_only && !strcmp(a, "--chat-user") && !strcmp(cmd, "tokenize")) {
-            o->specials = SILKIE_SPECIALS_CHAT_USER;
-        } else if (!positional_only && !strcmp(a, "--no-special") && !strcmp(cmd, "tokenize")) {
-            o->specials = SILKIE_SPECIALS_NONE;
-        } else if (!positional_only && !strcmp(a, "--skip-special") &&
-                   !strcmp(cmd, "detokenize")) {
-            o->skip_special = 1;
-        } else if (!positional_only && a[0] == '-' && a[1] == '-') {
-            return bad_usage(cmd, "unknown option", a);
-        } else {
-            if (o->text) return bad_usage(cmd, "more than one input", a);
-            o->text = a;
-        }
-    }
-    if (!o->vocab) return bad_usage(cmd, "--vocab FILE is required", NULL);
-    int inputs = (o->text != NULL) + (o->file != NULL) + (o->bench != NULL);
-    if (inputs != 1) return bad_usage(cmd, "give exactly one input", NULL);
-    return 0;
+    const silkie_opt t[] = {
+        VOCAB_OPT(o),
+        {"--file", SILKIE_OPT_STR, &o->file, "FILE",
+         "encode the bytes of FILE as they are (a final newline too)", "none", 0, 0,
+         SILKIE_OPT_IN_FILE, NULL},
+        {"--chat-user", SILKIE_OPT_FLAG, &o->chat_user, NULL,
+         "special tokens only as in a user's chat text (<img>, <ref>, <box>, ...)", NULL, 0, 0,
+         0, NULL},
+        {"--no-special", SILKIE_OPT_FLAG, &o->no_special, NULL,
+         "no special tokens: every string is plain text", NULL, 0, 0, 0, NULL},
+        {"--n-queries", SILKIE_OPT_U32, &o->n_queries, "N",
+         "tokens between <img> and </img> (the image's feature positions)", "256", 1, 65536, 0,
+         NULL},
+        {"--bench", SILKIE_OPT_STR, &o->bench, "FILE",
+         "time encoding FILE (process CPU time, best of three rounds); prints one JSON line",
+         "none", 0, 0, SILKIE_OPT_IN_FILE, NULL},
+        {"--repeat", SILKIE_OPT_U32, &o->repeat, "N", "--bench: encodes of FILE per round",
+         "about 50 MB of text", 1, 100000, 0, NULL},
+    };
+    const silkie_cmd_spec spec = {
+        "silkie tokenize", "TEXT",
+        "Prints the token ids of TEXT (or of --file) as a JSON array, all special tokens "
+        "recognised unless told otherwise.",
+        t, sizeof t / sizeof t[0], 0, 1, NULL};
+    const char *pos[1] = {NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, pos, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    if (o->chat_user && o->no_special)
+        return silkie_cli_usage_error(&spec, "--chat-user and --no-special exclude each other");
+    o->specials = o->chat_user    ? SILKIE_SPECIALS_CHAT_USER
+                  : o->no_special ? SILKIE_SPECIALS_NONE
+                                  : SILKIE_SPECIALS_ALL;
+    return one_input(&spec, o, pos[0], "TEXT, --file or --bench");
+}
+
+static int parse_detokenize(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    const silkie_opt t[] = {
+        VOCAB_OPT(o),
+        {"--file", SILKIE_OPT_STR, &o->file, "FILE", "read the JSON array of ids from FILE",
+         "none", 0, 0, SILKIE_OPT_IN_FILE, NULL},
+        {"--skip-special", SILKIE_OPT_FLAG, &o->skip_special, NULL,
+         "leave special tokens out of the text", NULL, 0, 0, 0, NULL},
+    };
+    const silkie_cmd_spec spec = {
+        "silkie detokenize", "IDS_JSON",
+        "Prints the text of a JSON array of token ids, such as `silkie tokenize` prints.",
+        t, sizeof t / sizeof t[0], 0, 1, NULL};
+    const char *pos[1] = {NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, pos, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    return one_input(&spec, o, pos[0], "IDS_JSON or --file");
 }
 
 static silkie_tokenizer *load_vocab(const char *cmd, const char *path)
@@ -140,8 +149,9 @@ static int bench(silkie_tokenizer *t, const silkie_encode_params *p, const optio
 int silkie_cmd_tokenize(int argc, char **argv)
 {
     options o;
-    int rc = parse_args("tokenize", argc, argv, &o);
-    if (rc) return rc;
+    int rc = parse_tokenize(argc, argv, &o);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    rc = 0;
     silkie_tokenizer *t = load_vocab("tokenize", o.vocab);
     if (!t) return 1;
     silkie_encode_params p;
@@ -234,8 +244,9 @@ fail:
 int silkie_cmd_detokenize(int argc, char **argv)
 {
     options o;
-    int rc = parse_args("detokenize", argc, argv, &o);
-    if (rc) return rc;
+    int rc = parse_detokenize(argc, argv, &o);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    rc = 0;
     char *buf = NULL;
     const char *json = o.text;
     if (o.file) {

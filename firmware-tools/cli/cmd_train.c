@@ -1,7 +1,6 @@
 /* `silkie train dpo`: preference fine-tuning of a LoRA adapter (silkie_train.h).
  * --steps 0 evaluates the first pair without an update and can dump every tensor of the step
  * for verification against a reference implementation. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,217 +12,162 @@
 
 typedef struct train_opts {
     const char *model, *init_adapter, *data, *images, *dump, *device, *system;
-    silkie_dtype weights, vision;
-    int vision_set, validate, quiet;
-    long steps;                   /* -1: not given (train by epochs) */
+    const char *layout, *loss, *scheduler;
+    silkie_dtype weights, vision, kv;
+    int validate, resume, quiet;
+    int64_t steps; /* -1: not given (train by epochs) */
     silkie_train_params tp;
     silkie_train_run_params rp;
 } train_opts;
 
-static const char k_usage[] =
-    "usage: silkie train dpo --model DIR|FILE.gguf --data PAIRS.jsonl [--images DIR] --out RUN\n"
-    "         [options]                      train, writing RUN/log.jsonl, checkpoints, adapter\n"
-    "       silkie train dpo ... --steps 0 [--dump OUT.safetensors]\n"
-    "                                        evaluate the first pair and its gradients only\n"
-    "       silkie train prepare --vlfeedback IN.json[l] --out PAIRS.jsonl\n"
-    "adapter (default: a new one with Silkie's recipe):\n"
-    "  --init-adapter DIR     start from a PEFT adapter\n"
-    "  --lora-r R (64)  --lora-alpha A (16)  --lora-targets LIST|REGEX (c_attn,attn.c_proj,w1,w2)\n"
-    "  --lora-dropout P       (the adapter's, or 0.05)\n"
-    "loss and data:\n"
-    "  --loss sigmoid|ipo|hinge|robust (sigmoid)  --beta B (0.1)  --label-smoothing E (0)\n"
-    "  --layout plain|silkie (silkie)  --max-prompt N (1024)  --max-length N (2048)\n"
-    "  --eval-data FILE | --eval-split F (0)  --seed S (0)  --system TEXT\n"
-    "optimizer and schedule:\n"
-    "  --steps N | --epochs E (3)  --batch B (1)  --grad-accum K (1)  --lr LR (1e-5)\n"
-    "  --lr-scheduler cosine|linear|constant (cosine)  --warmup-ratio R (0.1)\n"
-    "  --weight-decay W (0.05)  --adam-beta1 B (0.9)  --adam-beta2 B (0.98)\n"
-    "  --max-grad-norm N (1.0; 0 = off)\n"
-    "run folder:\n"
-    "  --out RUN  --resume  --save-every K (end only)  --eval-every K (end only)  --quiet\n"
-    "model:\n"
-    "  --weights f32|f16|bf16|q8_0|q4_0 (f16)  --vision-weights f32|f16|bf16 (follows a float\n"
-    "  --weights, else f16)  --kv f16|f32 (accepted; training keeps no cache)  --device D\n"
-    "  --validate\n";
+#define DTYPES "f32|f16|bf16|q8_0|q4_0"
+#define NO_VISION_TYPE SILKIE_DTYPE_MAX_ /* --vision-weights not given */
 
-/* Whole-string numbers only: "abc", "1x", NaN and Inf are refused. */
-static int parse_double(const char *opt, const char *v, double lo, double hi, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (!*v || *end || errno || !isfinite(d) || d < lo || d > hi) {
-        fprintf(stderr, "silkie train: %s expects a number in [%g, %g], got '%s'\n", opt, lo, hi,
-                v);
-        return 0;
-    }
-    *out = d;
-    return 1;
-}
+/* Names in enum order: the index is the value. */
+static const char *const k_layouts[] = {"plain", "silkie"};
+static const char *const k_losses[] = {"sigmoid", "ipo", "hinge", "robust"};
+static const char *const k_schedulers[] = {"cosine", "linear", "constant"};
 
-static int parse_long(const char *opt, const char *v, long lo, long hi, long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || errno || n < lo || n > hi) {
-        fprintf(stderr, "silkie train: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo,
-                hi, v);
-        return 0;
-    }
-    *out = n;
-    return 1;
-}
+static const char k_notes[] =
+    "Modes:\n"
+    "  with --out RUN   train, writing RUN/log.jsonl, checkpoints and RUN/adapter\n"
+    "  --steps 0        evaluate the first pair and its gradients only (no run folder);\n"
+    "                   --dump writes every tensor of that step\n"
+    "Preference pairs from VLFeedback: `silkie train prepare --help`.\n";
 
-static int parse_choice(const char *opt, const char *v, const char *const *names, int n, int *out)
+static int index_of(const char *const *names, int n, const char *v)
 {
     for (int i = 0; i < n; i++)
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return 1;
-        }
-    fprintf(stderr, "silkie train: %s: unknown value '%s'\n", opt, v);
-    return 0;
+        if (!strcmp(names[i], v)) return i;
+    return 0; /* unreachable: the parser checked the choice */
 }
 
-/* 1 ok, 0 usage error (message printed). */
+/* The option names and meanings are a contract (scripts and docs use them); grouped as the help
+ * shows them: data and model, adapter, loss, optimizer and schedule, run folder. */
 static int parse(int argc, char **argv, train_opts *o)
 {
-    static const char *const layouts[] = {"plain", "silkie"};
-    static const char *const losses[] = {"sigmoid", "ipo", "hinge", "robust"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--validate") || !strcmp(a, "--resume") || !strcmp(a, "--quiet")) {
-            if (a[2] == 'v') o->validate = 1;
-            else if (a[2] == 'r') o->rp.resume = 1;
-            else o->quiet = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "silkie train: unknown option or missing value: %s\n", a);
-            return 0;
-        }
-        const char *v = argv[++i];
-        double d;
-        long n;
-        int c;
-        if (!strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--init-adapter")) o->init_adapter = v;
-        else if (!strcmp(a, "--data")) o->data = v;
-        else if (!strcmp(a, "--images")) o->images = v;
-        else if (!strcmp(a, "--dump")) o->dump = v;
-        else if (!strcmp(a, "--device")) o->device = v;
-        else if (!strcmp(a, "--system")) o->system = v;
-        else if (!strcmp(a, "--lora-targets")) o->tp.lora_targets = v;
-        else if (!strcmp(a, "--out")) o->rp.out_dir = v;
-        else if (!strcmp(a, "--eval-data")) o->rp.eval_data = v;
-        else if (!strcmp(a, "--eval-split")) {
-            if (!parse_double(a, v, 0, 0.99, &d)) return 0;
-            o->rp.eval_split = (float)d;
-        } else if (!strcmp(a, "--epochs")) {
-            if (!parse_double(a, v, 1e-6, 1e6, &d)) return 0;
-            o->rp.epochs = (float)d;
-        } else if (!strcmp(a, "--batch") || !strcmp(a, "--grad-accum")) {
-            if (!parse_long(a, v, 1, 4096, &n)) return 0;
-            if (a[2] == 'b') o->rp.batch = (uint32_t)n;
-            else o->rp.grad_accum = (uint32_t)n;
-        } else if (!strcmp(a, "--save-every") || !strcmp(a, "--eval-every")) {
-            if (!parse_long(a, v, 0, 100000000, &n)) return 0;
-            if (a[2] == 's') o->rp.save_every = (uint32_t)n;
-            else o->rp.eval_every = (uint32_t)n;
-        } else if (!strcmp(a, "--lr")) {
-            if (!parse_double(a, v, 0, 10, &d)) return 0;
-            o->rp.optim.lr = (float)d;
-        } else if (!strcmp(a, "--warmup-ratio")) {
-            if (!parse_double(a, v, 0, 1, &d)) return 0;
-            o->rp.warmup_ratio = (float)d;
-        } else if (!strcmp(a, "--weight-decay")) {
-            if (!parse_double(a, v, 0, 10, &d)) return 0;
-            o->rp.optim.weight_decay = (float)d;
-        } else if (!strcmp(a, "--adam-beta1") || !strcmp(a, "--adam-beta2")) {
-            if (!parse_double(a, v, 0, 0.999999, &d)) return 0;
-            if (a[11] == '1') o->rp.optim.beta1 = (float)d;
-            else o->rp.optim.beta2 = (float)d;
-        } else if (!strcmp(a, "--max-grad-norm")) {
-            if (!parse_double(a, v, 0, 1e9, &d)) return 0;
-            o->rp.optim.max_grad_norm = (float)d;
-        } else if (!strcmp(a, "--lr-scheduler")) {
-            static const char *const sch[] = {"cosine", "linear", "constant"};
-            if (!parse_choice(a, v, sch, 3, &c)) return 0;
-            o->rp.scheduler = (silkie_lr_scheduler)c;
-        }
-        else if (!strcmp(a, "--weights")) { if (!silkie_cli_parse_dtype(v, &o->weights)) return 0; }
-        else if (!strcmp(a, "--vision-weights")) {
-            if (!silkie_cli_parse_dtype(v, &o->vision)) return 0;
-            o->vision_set = 1;
-        } else if (!strcmp(a, "--kv")) {
-            /* Training attends over its own keys and values (no cache): accepted so that the
-             * same exact-math flags work for every command, and checked. */
-            silkie_dtype kv;
-            if (!silkie_cli_parse_dtype(v, &kv)) return 0;
-            if (kv != SILKIE_DTYPE_F32 && kv != SILKIE_DTYPE_F16) {
-                fprintf(stderr, "silkie train: --kv must be f16 or f32\n");
-                return 0;
-            }
-        } else if (!strcmp(a, "--steps")) {
-            if (!parse_long(a, v, 0, 100000000, &o->steps)) return 0;
-        }
-        else if (!strcmp(a, "--seed")) {
-            if (!parse_long(a, v, 0, 0x7fffffffL, &n)) return 0;
-            o->tp.seed = (uint64_t)n;
-        } else if (!strcmp(a, "--lora-r")) {
-            if (!parse_long(a, v, 1, 4096, &n)) return 0;
-            o->tp.lora_r = (uint32_t)n;
-        } else if (!strcmp(a, "--lora-alpha")) {
-            if (!parse_double(a, v, 1e-6, 1e6, &d)) return 0;
-            o->tp.lora_alpha = (float)d;
-        } else if (!strcmp(a, "--lora-dropout")) {
-            if (!parse_double(a, v, 0, 0.999, &d)) return 0;
-            o->tp.lora_dropout = (float)d;
-        } else if (!strcmp(a, "--beta")) {
-            if (!parse_double(a, v, 1e-6, 1e6, &d)) return 0;
-            o->tp.beta = (float)d;
-        } else if (!strcmp(a, "--label-smoothing")) {
-            if (!parse_double(a, v, 0, 0.499, &d)) return 0;
-            o->tp.label_smoothing = (float)d;
-        } else if (!strcmp(a, "--max-prompt")) {
-            if (!parse_long(a, v, 1, 1 << 20, &n)) return 0;
-            o->tp.max_prompt_tokens = (uint32_t)n;
-        } else if (!strcmp(a, "--max-length")) {
-            if (!parse_long(a, v, 2, 1 << 20, &n)) return 0;
-            o->tp.max_total_tokens = (uint32_t)n;
-        } else if (!strcmp(a, "--layout")) {
-            if (!parse_choice(a, v, layouts, 2, &c)) return 0;
-            o->tp.layout = (silkie_chat_layout)c;
-        } else if (!strcmp(a, "--loss")) {
-            if (!parse_choice(a, v, losses, 4, &c)) return 0;
-            o->tp.loss = (silkie_dpo_loss)c;
-        } else {
-            fprintf(stderr, "silkie train: unknown option %s\n", a);
-            return 0;
-        }
-    }
-    if (!o->model || !o->data) {
-        fprintf(stderr, "silkie train: --model and --data are required\n");
-        return 0;
-    }
-    if (o->steps != 0 && !o->rp.out_dir) {
-        fprintf(stderr, "silkie train: --out RUN is required to train (--steps 0 evaluates)\n");
-        return 0;
-    }
-    if (o->steps == 0 && (o->rp.out_dir || o->rp.resume)) {
-        fprintf(stderr, "silkie train: --steps 0 evaluates one pair; it writes no run folder\n");
-        return 0;
-    }
-    if (o->steps != 0 && o->dump) {
-        fprintf(stderr, "silkie train: --dump goes with --steps 0\n");
-        return 0;
-    }
-    if (o->tp.max_prompt_tokens >= o->tp.max_total_tokens) {
-        fprintf(stderr, "silkie train: --max-prompt must be below --max-length\n");
-        return 0;
-    }
-    return 1;
+    o->layout = k_layouts[o->tp.layout];
+    o->loss = k_losses[o->tp.loss];
+    o->scheduler = k_schedulers[o->rp.scheduler];
+    const silkie_opt t[] = {
+        {"--model", SILKIE_OPT_STR, &o->model, "DIR|FILE.gguf",
+         "base model folder (Hugging Face layout) or packed GGUF file", NULL, 0, 0,
+         SILKIE_OPT_REQUIRED | SILKIE_OPT_IN_PATH, NULL},
+        {"--data", SILKIE_OPT_STR, &o->data, "PAIRS.jsonl",
+         "preference pairs, one JSON object a line (`silkie train prepare` writes them)", NULL,
+         0, 0, SILKIE_OPT_REQUIRED | SILKIE_OPT_IN_FILE, NULL},
+        {"--images", SILKIE_OPT_STR, &o->images, "DIR", "folder the pairs' image names are in",
+         "names as written", 0, 0, SILKIE_OPT_IN_DIR, NULL},
+        {"--out", SILKIE_OPT_STR, &o->rp.out_dir, "RUN",
+         "run folder: log.jsonl, checkpoints, adapter (needed to train)", "none", 0, 0,
+         SILKIE_OPT_OUT_DIR, NULL},
+        {"--resume", SILKIE_OPT_FLAG, &o->resume, NULL,
+         "continue from RUN's newest complete checkpoint", NULL, 0, 0, 0, NULL},
+        {"--steps", SILKIE_OPT_I64, &o->steps, "N",
+         "optimizer steps; 0 = evaluate the first pair only", "from --epochs", 0, 100000000, 0,
+         NULL},
+        {"--epochs", SILKIE_OPT_F32, &o->rp.epochs, "E", "passes over the data (without --steps)",
+         NULL, 1e-6, 1e6, 0, NULL},
+        {"--dump", SILKIE_OPT_STR, &o->dump, "OUT.safetensors",
+         "with --steps 0: write every tensor of the step (verification)", "none", 0, 0,
+         SILKIE_OPT_OUT_FILE, NULL},
+        {"--eval-data", SILKIE_OPT_STR, &o->rp.eval_data, "FILE", "held-out pairs to evaluate",
+         "none", 0, 0, SILKIE_OPT_IN_FILE, NULL},
+        {"--eval-split", SILKIE_OPT_F32, &o->rp.eval_split, "F",
+         "fraction of --data held out for evaluation (without --eval-data)", NULL, 0, 0.99, 0,
+         NULL},
+        {"--eval-every", SILKIE_OPT_U32, &o->rp.eval_every, "K",
+         "evaluate every K steps, 0 = at the end only", NULL, 0, 100000000, 0, NULL},
+        {"--save-every", SILKIE_OPT_U32, &o->rp.save_every, "K",
+         "checkpoint every K steps, 0 = at the end only", NULL, 0, 100000000, 0, NULL},
+        {"--seed", SILKIE_OPT_U64, &o->tp.seed, "S",
+         "adapter initialisation, dropout masks, shuffling and the split", NULL, 0, 2147483647,
+         0, NULL},
+        {"--system", SILKIE_OPT_STR, &o->system, "TEXT", "system prompt of the chat layout",
+         "\"You are a helpful assistant.\"", 0, 0, 0, NULL},
+        {"--layout", SILKIE_OPT_CHOICE, &o->layout, NULL,
+         "chat layout of the sequences: plain ChatML or Silkie's collator", NULL, 0, 0, 0,
+         "plain|silkie"},
+        {"--max-prompt", SILKIE_OPT_U32, &o->tp.max_prompt_tokens, "N",
+         "a pair too long keeps the last N tokens of its prompt (below --max-length)", NULL, 1,
+         1 << 20, 0, NULL},
+        {"--max-length", SILKIE_OPT_U32, &o->tp.max_total_tokens, "N",
+         "most tokens of prompt + the longer answer", NULL, 2, 1 << 20, 0, NULL},
+        {"--init-adapter", SILKIE_OPT_STR, &o->init_adapter, "DIR",
+         "start from this PEFT adapter", "a new adapter with Silkie's recipe", 0, 0,
+         SILKIE_OPT_IN_DIR, NULL},
+        {"--lora-r", SILKIE_OPT_U32, &o->tp.lora_r, "R", "new adapter: rank", NULL, 1, 4096, 0,
+         NULL},
+        {"--lora-alpha", SILKIE_OPT_F32, &o->tp.lora_alpha, "A", "new adapter: alpha", NULL,
+         1e-6, 1e6, 0, NULL},
+        {"--lora-targets", SILKIE_OPT_STR, &o->tp.lora_targets, "LIST|REGEX",
+         "new adapter: modules that get LoRA matrices", NULL, 0, 0, 0, NULL},
+        {"--lora-dropout", SILKIE_OPT_F32, &o->tp.lora_dropout, "P", "dropout on LoRA inputs",
+         "the adapter's, or 0.05", 0, 0.999, 0, NULL},
+        {"--loss", SILKIE_OPT_CHOICE, &o->loss, NULL, "DPO loss", NULL, 0, 0, 0,
+         "sigmoid|ipo|hinge|robust"},
+        {"--beta", SILKIE_OPT_F32, &o->tp.beta, "B", "DPO beta (strength of the reference)",
+         NULL, 1e-6, 1e6, 0, NULL},
+        {"--label-smoothing", SILKIE_OPT_F32, &o->tp.label_smoothing, "E",
+         "assumed label noise (sigmoid and robust losses)", NULL, 0, 0.499, 0, NULL},
+        {"--batch", SILKIE_OPT_U32, &o->rp.batch, "B", "pairs per micro-batch", NULL, 1, 4096, 0,
+         NULL},
+        {"--grad-accum", SILKIE_OPT_U32, &o->rp.grad_accum, "K",
+         "micro-batches per optimizer step", NULL, 1, 4096, 0, NULL},
+        {"--lr", SILKIE_OPT_F32, &o->rp.optim.lr, "LR", "peak learning rate (AdamW)", NULL, 0, 10,
+         0, NULL},
+        {"--lr-scheduler", SILKIE_OPT_CHOICE, &o->scheduler, NULL,
+         "learning-rate decay after the warm-up", NULL, 0, 0, 0, "cosine|linear|constant"},
+        {"--warmup-ratio", SILKIE_OPT_F32, &o->rp.warmup_ratio, "R",
+         "fraction of the steps spent warming up linearly", NULL, 0, 1, 0, NULL},
+        {"--weight-decay", SILKIE_OPT_F32, &o->rp.optim.weight_decay, "W", "AdamW weight decay",
+         NULL, 0, 10, 0, NULL},
+        {"--adam-beta1", SILKIE_OPT_F32, &o->rp.optim.beta1, "B", "AdamW first-moment decay",
+         NULL, 0, 0.999999, 0, NULL},
+        {"--adam-beta2", SILKIE_OPT_F32, &o->rp.optim.beta2, "B", "AdamW second-moment decay",
+         NULL, 0, 0.999999, 0, NULL},
+        {"--max-grad-norm", SILKIE_OPT_F32, &o->rp.optim.max_grad_norm, "N",
+         "clip the global gradient norm to N, 0 = off", NULL, 0, 1e9, 0, NULL},
+        {"--quiet", SILKIE_OPT_FLAG, &o->quiet, NULL, "no progress line on standard error", NULL,
+         0, 0, 0, NULL},
+        {"--weights", SILKIE_OPT_DTYPE, &o->weights, NULL,
+         "type of the base model's LLM weights on the device (f32 for exact math)", NULL, 0, 0,
+         0, DTYPES},
+        {"--vision-weights", SILKIE_OPT_DTYPE, &o->vision, NULL,
+         "type of the vision tower's weights on the device",
+         "--weights when f32 or bf16, else f16", 0, 0, 0, DTYPES},
+        {"--kv", SILKIE_OPT_DTYPE, &o->kv, "f16|f32",
+         "accepted and checked like ask's; training keeps no KV cache", NULL, 0, 0, 0,
+         "f16|f32"},
+        {"--device", SILKIE_OPT_STR, &o->device, "GPU",
+         "Vulkan device: index or name substring (see `silkie devices`)", "the best device", 0,
+         0, 0, NULL},
+        {"--validate", SILKIE_OPT_FLAG, &o->validate, NULL,
+         "turn on the Vulkan validation layer (slow; for debugging drivers)", NULL, 0, 0, 0,
+         NULL},
+    };
+    const silkie_cmd_spec spec = {
+        "silkie train dpo", "",
+        "Preference fine-tuning (DPO) of a LoRA adapter on Qwen-VL-Chat; with --steps 0 it "
+        "evaluates one pair instead, for verification against a reference implementation.",
+        t, sizeof t / sizeof t[0], 0, 0, k_notes};
+    int rc = silkie_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    o->tp.layout = (silkie_chat_layout)index_of(k_layouts, 2, o->layout);
+    o->tp.loss = (silkie_dpo_loss)index_of(k_losses, 4, o->loss);
+    o->rp.scheduler = (silkie_lr_scheduler)index_of(k_schedulers, 3, o->scheduler);
+    o->rp.resume = (uint32_t)o->resume;
+    if (o->steps != 0 && !o->rp.out_dir)
+        return silkie_cli_usage_error(&spec, "--out RUN is required to train (--steps 0 "
+                                             "evaluates)");
+    if (o->steps == 0 && (o->rp.out_dir || o->rp.resume))
+        return silkie_cli_usage_error(&spec, "--steps 0 evaluates one pair; it writes no run "
+                                             "folder");
+    if (o->steps != 0 && o->dump)
+        return silkie_cli_usage_error(&spec, "--dump goes with --steps 0");
+    if (o->tp.max_prompt_tokens >= o->tp.max_total_tokens)
+        return silkie_cli_usage_error(&spec, "--max-prompt must be below --max-length");
+    return SILKIE_CLI_CONTINUE;
 }
 
 static void print_metrics(const silkie_dpo_metrics *m)
@@ -292,16 +236,17 @@ static int run_training(const train_opts *o, silkie_trainer *t)
 
 static int run_dpo(int argc, char **argv)
 {
-    train_opts o = {.weights = SILKIE_DTYPE_F16, .steps = -1};
+    train_opts o = {.weights = SILKIE_DTYPE_F16,
+                    .vision = NO_VISION_TYPE,
+                    .kv = SILKIE_DTYPE_F16,
+                    .steps = -1};
     silkie_train_params_init(&o.tp);
     silkie_train_run_params_init(&o.rp);
-    if (!parse(argc, argv, &o)) {
-        fputs(k_usage, stderr);
-        return 2;
-    }
+    int prc = parse(argc, argv, &o);
+    if (prc != SILKIE_CLI_CONTINUE) return prc;
     /* Exact-math runs ask for --weights f32; the vision tower follows a float LLM type unless
      * told otherwise, so the image features are as exact as the rest. */
-    if (!o.vision_set)
+    if (o.vision == NO_VISION_TYPE)
         o.vision = o.weights == SILKIE_DTYPE_F32 || o.weights == SILKIE_DTYPE_BF16 ? o.weights
                                                                                  : SILKIE_DTYPE_F16;
     o.tp.init_adapter = o.init_adapter;
@@ -356,19 +301,16 @@ static int run_dpo(int argc, char **argv)
 
 int silkie_cmd_train(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        fputs(k_usage, stdout);
-        return 0;
-    }
+    if (argc >= 2 && !strcmp(argv[1], "dpo")) return run_dpo(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "prepare"))
         return silkie_cmd_train_prepare(argc - 1, argv + 1);
-    if (argc < 2 || strcmp(argv[1], "dpo")) {
-        fputs(k_usage, stderr);
-        return 2;
-    }
-    if (argc >= 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
-        fputs(k_usage, stdout);
-        return 0;
-    }
-    return run_dpo(argc - 1, argv + 1);
+    const silkie_cmd_spec spec = {
+        "silkie train", "dpo|prepare ...",
+        "LoRA fine-tuning: `silkie train dpo` trains an adapter on preference pairs, `silkie "
+        "train prepare` makes the pairs from VLFeedback data. Each answers --help.",
+        NULL, 0, 1, 1, NULL};
+    const char *pos[1] = {NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, pos, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    return silkie_cli_usage_error(&spec, "unknown subcommand '%s'", pos[0]);
 }

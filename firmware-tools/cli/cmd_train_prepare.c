@@ -6,62 +6,46 @@
 #include "cli.h"
 #include "silkie/silkie_train_data.h"
 
-static const char k_usage[] =
-    "usage: silkie train prepare --vlfeedback IN.json|IN.jsonl (--out PAIRS.jsonl | --dry-run)\n"
-    "         [--format auto|array|jsonl] [--json]\n"
-    "  Turns VLFeedback records (a JSON array or one record per line) into preference pairs:\n"
-    "  every two completions of a record with different mean ratings make a pair. --dry-run\n"
-    "  only counts; --json prints the counts as one JSON object.\n";
-
 typedef struct prepare_opts {
-    const char *in, *out;
+    const char *in, *out, *format;
     int json, dry_run;
     silkie_vlfeedback_params p;
 } prepare_opts;
 
-/* 1 ok, 0 usage error (message printed). */
+/* Names in enum order: the index is the value. */
+static const char *const k_formats[] = {"auto", "array", "jsonl"};
+
+/* Returns SILKIE_CLI_CONTINUE or the exit code. */
 static int parse(int argc, char **argv, prepare_opts *o)
 {
-    static const char *const formats[] = {"auto", "array", "jsonl"};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            o->json = 1;
-            continue;
-        }
-        if (!strcmp(a, "--dry-run")) {
-            o->dry_run = 1;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "silkie train prepare: unknown option or missing value: %s\n", a);
-            return 0;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(a, "--vlfeedback")) o->in = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--format")) {
-            int k = 0;
-            while (k < 3 && strcmp(v, formats[k])) k++;
-            if (k == 3) {
-                fprintf(stderr, "silkie train prepare: --format: unknown value '%s'\n", v);
-                return 0;
-            }
-            o->p.format = (silkie_vlfeedback_format)k;
-        } else {
-            fprintf(stderr, "silkie train prepare: unknown option %s\n", a);
-            return 0;
-        }
-    }
-    if (!o->in) {
-        fprintf(stderr, "silkie train prepare: --vlfeedback is required\n");
-        return 0;
-    }
-    if (!o->out == !o->dry_run) {
-        fprintf(stderr, "silkie train prepare: give either --out or --dry-run\n");
-        return 0;
-    }
-    return 1;
+    o->format = k_formats[o->p.format];
+    const silkie_opt t[] = {
+        {"--vlfeedback", SILKIE_OPT_STR, &o->in, "IN.json|IN.jsonl",
+         "VLFeedback records: a JSON array or one record a line", NULL, 0, 0,
+         SILKIE_OPT_REQUIRED | SILKIE_OPT_IN_FILE, NULL},
+        {"--out", SILKIE_OPT_STR, &o->out, "PAIRS.jsonl",
+         "preference pairs to write (replaced whole, only on success)", "none", 0, 0,
+         SILKIE_OPT_OUT_FILE, NULL},
+        {"--dry-run", SILKIE_OPT_FLAG, &o->dry_run, NULL, "only count (instead of --out)", NULL,
+         0, 0, 0, NULL},
+        {"--format", SILKIE_OPT_CHOICE, &o->format, NULL,
+         "input layout; auto tells them apart by the first character", NULL, 0, 0, 0,
+         "auto|array|jsonl"},
+        {"--json", SILKIE_OPT_FLAG, &o->json, NULL, "print the counts as one JSON object", NULL,
+         0, 0, 0, NULL},
+    };
+    const silkie_cmd_spec spec = {
+        "silkie train prepare", "",
+        "Turns VLFeedback records into the preference pairs `silkie train dpo` reads: every "
+        "two completions of a record with different mean ratings make a pair.",
+        t, sizeof t / sizeof t[0], 0, 0, NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(o->format, k_formats[k])) o->p.format = (silkie_vlfeedback_format)k;
+    if (!o->out == !o->dry_run)
+        return silkie_cli_usage_error(&spec, "give either --out or --dry-run");
+    return SILKIE_CLI_CONTINUE;
 }
 
 static void print_json(const prepare_opts *o, const silkie_vlfeedback_stats *s,
@@ -107,17 +91,10 @@ static void print_human(FILE *f, const silkie_vlfeedback_stats *s, const char *d
 
 int silkie_cmd_train_prepare(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(k_usage, stdout);
-            return 0;
-        }
     prepare_opts o = {0};
     silkie_vlfeedback_params_init(&o.p);
-    if (!parse(argc, argv, &o)) {
-        fputs(k_usage, stderr);
-        return 2;
-    }
+    int rc = parse(argc, argv, &o);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
     silkie_vlfeedback_stats s;
     silkie_vlfeedback_stats_init(&s);
     silkie_status st = silkie_vlfeedback_convert(o.in, o.out, &o.p, &s);

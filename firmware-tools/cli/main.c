@@ -1,6 +1,5 @@
 /* `silkie`: command-line entry point; dispatches to a subcommand. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -9,84 +8,86 @@
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    const char *help;
+    const char *summary; /* one line */
 } command;
 
+/* In the order `silkie --help` lists them. */
 static const command k_commands[] = {
-    {"ask", silkie_cmd_ask,
-     "--model DIR|FILE.gguf [--image FILE|-] [--greedy] [--temp T] [--top-k K] [--top-p P] [--seed S] "
-     "[--max-tokens N] [--weights f16|q8_0|q4_0] [--adapter DIR] [--json] [--dump F.safetensors] "
-     "QUESTION"},
-    {"bench", silkie_cmd_bench,
-     "[--weights q4_0|q8_0|f16] [--layers N] [--prefill T] [--decode G] [--no-vision] [--json]"},
-    {"camera", silkie_cmd_camera,
-     "--model DIR|FILE.gguf (--device /dev/videoN | --source FILE.mjpeg|DIR|IMAGE|-) [--every S | "
-     "--on-change] [--realtime] [--json] [--max-frames N] [--adapter DIR] [ask's sampling options] "
-     "QUESTION"},
-    {"chat", silkie_cmd_chat,
-     "--model DIR|FILE.gguf [--image FILE] [--adapter DIR] (then one question per line)"},
-    {"tokenize", silkie_cmd_tokenize,
-     "--vocab FILE [--chat-user|--no-special] [--n-queries N] (TEXT | --file F | --bench F)"},
-    {"detokenize", silkie_cmd_detokenize, "--vocab FILE [--skip-special] (IDS_JSON | --file F)"},
-    {"train", silkie_cmd_train,
-     "dpo --model DIR --data PAIRS.jsonl [--images DIR] [--init-adapter DIR] [--layout "
-     "plain|silkie] --steps 0 [--dump F.safetensors] (train dpo --help: every option)"},
+    {"ask", silkie_cmd_ask, "answer one question about zero or more images"},
+    {"chat", silkie_cmd_chat, "interactive conversation, one question per line"},
+    {"camera", silkie_cmd_camera, "ask about every frame of a camera or a recording"},
+    {"tokenize", silkie_cmd_tokenize, "text to token ids"},
+    {"detokenize", silkie_cmd_detokenize, "token ids to text"},
+    {"train", silkie_cmd_train, "LoRA fine-tuning: `train dpo`, `train prepare`"},
+    {"bench", silkie_cmd_bench, "inference (and `bench train`: training) speed on this device"},
+    {"devices", silkie_cmd_devices, "list the Vulkan devices and the features the runtime uses"},
 };
+#define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
-static int usage(FILE *f)
+static void usage(FILE *f)
 {
-    fprintf(f, "silkie %s\nusage:\n", silkie_version_string());
-    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        fprintf(f, "  silkie %s %s\n", k_commands[i].name, k_commands[i].help);
-    return 2;
+    fprintf(f, "usage: silkie COMMAND [OPTIONS] ...\n\n"
+               "Runs Qwen-VL-Chat on a Vulkan device. `silkie COMMAND --help` describes a "
+               "command.\n\nCommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-12s  %s\n", k_commands[i].name, k_commands[i].summary);
+    fprintf(f, "\nOptions:\n  %-12s  %s\n  %-12s  %s\n", "--version",
+            "print the version, build and Vulkan driver, and exit", "-h, --help",
+            "print this help and exit");
 }
 
-char *silkie_cli_read_file(const char *path, size_t *size)
+/* The docs section (docs/CLI.md): no version in it, so the page does not change with each. */
+static void usage_markdown(FILE *f)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "silkie: cannot open '%s'\n", path);
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *nb = cap > ((size_t)-1) / 4 ? NULL : realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf || err) {
-        free(buf);
-        fprintf(stderr, "silkie: cannot read '%s'\n", path);
-        return NULL;
-    }
-    buf[n] = 0;
-    *size = n;
-    return buf;
+    fprintf(f, "## `silkie`\n\n```\nsilkie COMMAND [OPTIONS] ...\n```\n\n"
+               "Runs Qwen-VL-Chat on a Vulkan device. `silkie COMMAND --help` describes a "
+               "command; `silkie --version` prints the version, the build (commit, build type) "
+               "and the Vulkan loader and drivers found.\n\n"
+               "| Command | What it does |\n|---|---|\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "| `%s` | %s |\n", k_commands[i].name, k_commands[i].summary);
+    fputc('\n', f);
+}
+
+/* Version, build, and the Vulkan loader and drivers this machine offers (none is fine). */
+static int print_version(void)
+{
+    printf("silkie %s\n", silkie_build_string());
+    silkie_device_info d[8];
+    uint32_t n = 0, loader = 0;
+    silkie_status st = silkie_devices_list(d, 8, &n, &loader);
+    if (loader)
+        printf("Vulkan loader %u.%u.%u\n", (loader >> 22) & 0x7fu, (loader >> 12) & 0x3ffu,
+               loader & 0xfffu);
+    else
+        printf("Vulkan loader: none found\n");
+    if (st != SILKIE_OK) printf("Vulkan devices: %s\n", silkie_last_error());
+    for (uint32_t i = 0; st == SILKIE_OK && i < n && i < 8; i++)
+        printf("device %u: %s, driver %s\n", i, d[i].name,
+               d[i].usable ? d[i].driver : d[i].reason);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) return usage(stderr);
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *a = argv[1];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
         usage(stdout);
         return 0;
     }
-    if (!strcmp(argv[1], "--version")) {
-        printf("%s\n", silkie_version_string());
+    if (!strcmp(a, "--help-markdown")) {
+        usage_markdown(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof k_commands / sizeof k_commands[0]; i++)
-        if (!strcmp(argv[1], k_commands[i].name)) return k_commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "silkie: unknown command '%s'\n", argv[1]);
-    return usage(stderr);
+    if (!strcmp(a, "--version")) return print_version();
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(a, k_commands[i].name)) return k_commands[i].run(argc - 1, argv + 1);
+    if (a[0] == '-') fprintf(stderr, "silkie: unknown option '%s'\n", a);
+    else fprintf(stderr, "silkie: unknown command '%s'\n", a);
+    fprintf(stderr, "Try 'silkie --help'.\n");
+    return 2;
 }

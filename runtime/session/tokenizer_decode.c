@@ -116,9 +116,10 @@ static silkie_status utf8_feed(silkie_text_stream *s, const uint8_t *in, size_t 
 static silkie_status stream_step(silkie_text_stream *s, int32_t id)
 {
     const silkie_tokenizer *t = s->t;
-    if (id < 0 || (uint32_t)id >= t->n_vocab)
-        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "decode: id %d outside [0, %u)", (int)id,
-                       t->n_vocab);
+    /* Ids the tokenizer does not know (the LM head has padding rows past the last special, so
+     * sampling can pick one) have no text: they decode to nothing and change no state, so an
+     * answer never ends on one. */
+    if (id < 0 || (uint32_t)id >= t->n_vocab) return SILKIE_OK;
     const bool skip = s->flags & SILKIE_DECODE_SKIP_SPECIAL;
     const int32_t img_open = sk_tag_id(t, SILKIE_TOKEN_IMG_START);
     const int32_t img_close = sk_tag_id(t, SILKIE_TOKEN_IMG_END);
@@ -134,11 +135,14 @@ static silkie_status stream_step(silkie_text_stream *s, int32_t id)
             return SILKIE_OK;
         }
         if (s->after_pad) return SILKIE_OK;
-        if (id > 255)
+        if (id <= 255) {
+            uint8_t b = (uint8_t)id;
+            return utf8_feed(s, &b, 1, false);
+        }
+        if (!(s->flags & SILKIE_DECODE_LENIENT_SPANS))
             return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
                            "decode: id %d inside an image span (want a byte value)", (int)id);
-        uint8_t b = (uint8_t)id;
-        return utf8_feed(s, &b, 1, false);
+        s->in_span = false; /* not a path after all: the id is ordinary text */
     }
     if (id == img_open) {
         s->in_span = true;

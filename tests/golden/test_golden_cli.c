@@ -13,6 +13,8 @@
  *    (the reference's first greedy tokens) and the timings. */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
+#include <spng.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -196,6 +198,8 @@ static void cleanup(void)
     rmdir(g_tmp);
 }
 
+static void check_png_input(char **argv, int image_at, int dump_at, const char *case_dir);
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -277,8 +281,59 @@ int main(int argc, char **argv)
     rc = sk_run(json_argv, json);
     SK_TEST_CHECK(rc == 0, "silkie ask --json exited with %d", rc);
     if (rc == 0) check_json(json, case_dir, n_prompt);
+    check_png_input(dump_argv, 5, 17, case_dir);
 
     cleanup();
     cJSON_Delete(g_cases);
     return sk_test_result("test_golden_cli");
+}
+
+/* The case's photo as a PNG: its stored decode (image_rgb) written with libspng under the
+ * JPEG's file name, which the prompt holds, so `silkie ask --dump` must pass the same checks as
+ * for the JPEG. argv is the JPEG run's command; argv[image_at] and argv[dump_at] are replaced. */
+static void check_png_input(char **argv, int image_at, int dump_at, const char *case_dir)
+{
+    char p[2048], dir[1100], png[2200], dump[1100];
+    snprintf(p, sizeof p, "%s/expected.safetensors", case_dir);
+    silkie_weights *exp = NULL;
+    SK_TEST_OK(silkie_weights_open(p, &exp));
+    const silkie_weight *rgb = exp ? silkie_weights_find(exp, "image_rgb") : NULL;
+    SK_TEST_CHECK(rgb && rgb->dtype == SILKIE_DTYPE_U8 && rgb->n_dims == 3 && rgb->shape[2] == 3,
+                  "reference lacks image_rgb [h, w, 3]");
+    const char *slash = strrchr(argv[image_at], '/');
+    snprintf(dir, sizeof dir, "%s/png", g_tmp);
+    snprintf(png, sizeof png, "%s/%s", dir, slash ? slash + 1 : argv[image_at]);
+    snprintf(dump, sizeof dump, "%s/out_png.safetensors", g_tmp);
+    void *buf = NULL;
+    size_t len = 0;
+    int e = SPNG_EINVAL;
+    spng_ctx *enc = spng_ctx_new(SPNG_CTX_ENCODER);
+    if (rgb && enc && mkdir(dir, 0700) == 0) {
+        struct spng_ihdr ih = {.width = (uint32_t)rgb->shape[1], .height = (uint32_t)rgb->shape[0],
+                               .bit_depth = 8, .color_type = SPNG_COLOR_TYPE_TRUECOLOR};
+        e = spng_set_option(enc, SPNG_ENCODE_TO_BUFFER, 1);
+        if (!e) e = spng_set_ihdr(enc, &ih);
+        if (!e) e = spng_encode_image(enc, rgb->data, rgb->nbytes, SPNG_FMT_PNG,
+                                      SPNG_ENCODE_FINALIZE);
+        if (!e) buf = spng_get_png_buffer(enc, &len, &e);
+    }
+    FILE *f = buf ? fopen(png, "wb") : NULL;
+    SK_TEST_CHECK(f && fwrite(buf, 1, len, f) == len, "cannot write %s (%s)", png,
+                  spng_strerror(e));
+    if (f) fclose(f);
+    free(buf);
+    spng_ctx_free(enc);
+    silkie_weights_close(exp);
+    if (f) {
+        char *old_image = argv[image_at], *old_dump = argv[dump_at];
+        argv[image_at] = png, argv[dump_at] = dump;
+        int rc = sk_run(argv, NULL);
+        argv[image_at] = old_image, argv[dump_at] = old_dump;
+        printf("\n");
+        SK_TEST_CHECK(rc == 0, "silkie ask --image PNG exited with %d", rc);
+        if (rc == 0) check_dump(dump, case_dir);
+    }
+    unlink(dump);
+    unlink(png);
+    rmdir(dir);
 }

@@ -51,7 +51,8 @@ static int write_pairs(const char *path, int first, int n, int bad_lines)
     return fclose(f) == 0;
 }
 
-/* Builds argv: the fixed training options, then the NULL-terminated list `more`. */
+/* Builds argv: the fixed training options, then the NULL-terminated list `more` (an option is
+ * given once, so `more` may override the batch size). */
 static int run_train(const char *run, const char *data, const char *const *more, const char *out,
                      pid_t *async)
 {
@@ -60,11 +61,19 @@ static int run_train(const char *run, const char *data, const char *const *more,
     const char *fixed[] = {g_exe, "train", "dpo", "--model", g_model, "--data", data,
                            "--out", run, "--weights", "f32", "--lora-r", "8",
                            "--lora-alpha", "16", "--lora-targets",
-                           "c_attn,attn.c_proj,w1,w2,mlp.c_proj", "--batch", "2",
+                           "c_attn,attn.c_proj,w1,w2,mlp.c_proj",
                            "--lr", "0.005", "--lr-scheduler", "constant", "--warmup-ratio",
                            "0", "--seed", "7", "--quiet"};
     for (size_t i = 0; i < SK_ARRAY_LEN(fixed); i++) argv[k++] = (char *)fixed[i];
-    for (int i = 0; more && more[i] && k < 63; i++) argv[k++] = (char *)more[i];
+    int batch_given = 0;
+    for (int i = 0; more && more[i] && k < 61; i++) {
+        batch_given |= !strcmp(more[i], "--batch");
+        argv[k++] = (char *)more[i];
+    }
+    if (!batch_given) {
+        argv[k++] = "--batch";
+        argv[k++] = "2";
+    }
     argv[k] = NULL;
     pid_t pid = sk_spawn(argv, out);
     if (async) {

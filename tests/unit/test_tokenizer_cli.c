@@ -70,9 +70,10 @@ int main(int argc, char **argv)
     snprintf(args, sizeof args, "detokenize %s --skip-special '[151644, 872]'", vocab_q);
     SK_TEST_CHECK(run(args, out, sizeof out) == 0 && !strcmp(out, "user"), "skip: '%s'", out);
 
-    /* errors: 1; usage: 2 */
-    snprintf(args, sizeof args, "detokenize %s '[151860]'", vocab_q);
-    SK_TEST_CHECK(run(args, out, sizeof out) == 1, "bad id exit code");
+    /* An id the vocabulary lacks decodes to nothing (as in answers); errors: 1; usage: 2 */
+    snprintf(args, sizeof args, "detokenize %s '[151644, 151860, 872]'", vocab_q);
+    SK_TEST_CHECK(run(args, out, sizeof out) == 0 && !strcmp(out, "<|im_start|>user"),
+                  "unknown id: '%s'", out);
     snprintf(args, sizeof args, "detokenize %s '[1,'", vocab_q);
     SK_TEST_CHECK(run(args, out, sizeof out) == 1, "bad json exit code");
     char bad[] = "/tmp/silkie_cli_XXXXXX";
@@ -85,7 +86,8 @@ int main(int argc, char **argv)
         SK_TEST_CHECK(run(args, out, sizeof out) == 1, "invalid utf-8 exit code");
         remove(bad);
     }
-    SK_TEST_CHECK(run("tokenize --vocab /nonexistent/v.tiktoken x", out, sizeof out) == 1,
+    /* A missing file is a usage error, found before anything is read. */
+    SK_TEST_CHECK(run("tokenize --vocab /nonexistent/v.tiktoken x", out, sizeof out) == 2,
                   "missing vocab exit code");
     SK_TEST_CHECK(run("tokenize 'no vocab'", out, sizeof out) == 2, "usage exit code");
     snprintf(args, sizeof args, "tokenize %s a b", vocab_q);

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
                       strstr(text, "SILKIE_ERR_BAD_DATA"),
                   "all-bad input: %s", text);
     snprintf(args, sizeof args, "--vlfeedback missing_%s --out '%s'", in, out);
-    SK_TEST_CHECK(run(args, text, sizeof text) == 1, "missing input");
+    SK_TEST_CHECK(run(args, text, sizeof text) == 2, "missing input (a usage error)");
 
     remove(in);
     remove(bad);

@@ -92,7 +92,11 @@ typedef struct silkie_encode_params {
     uint32_t n_queries;       /* tokens between <img> and </img>; 0 = 256 */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_encode_params;
-SILKIE_API void silkie_encode_params_init(silkie_encode_params *p);
+SILKIE_API void silkie_encode_params_init_size(silkie_encode_params *p, size_t size);
+static inline void silkie_encode_params_init(silkie_encode_params *p)
+{
+    silkie_encode_params_init_size(p, sizeof *p);
+}
 
 /* Encodes UTF-8 text: NFC normalisation, special tokens, Qwen's pre-tokenizer regex, byte-pair
  * merging, then each <img>PATH</img> becomes <img>, one id per path byte (id = byte value),
@@ -106,12 +110,16 @@ SILKIE_API silkie_status silkie_tokenizer_encode(const silkie_tokenizer *t, cons
 
 /* Decoding flags. */
 #define SILKIE_DECODE_SKIP_SPECIAL 1u /* drop every id >= <|endoftext|> */
+/* A non-byte id inside an image span ends the span and decodes as usual, instead of failing:
+ * for generated text (sessions use it), where a model may emit <img> and then anything. */
+#define SILKIE_DECODE_LENIENT_SPANS 2u
 
 /* Decodes ids to UTF-8: ranks to their bytes, specials to their literal strings, image spans back
- * to <img>PATH</img>, invalid UTF-8 replaced by U+FFFD (Python's errors="replace"). *text is
- * NUL-terminated, *len excludes the NUL; free it with silkie_text_free(). len may be NULL.
- * SILKIE_ERR_INVALID_ARGUMENT for an id outside [0, n_vocab), an unclosed image span or a
- * non-byte id inside one. */
+ * to <img>PATH</img>, invalid UTF-8 replaced by U+FFFD (Python's errors="replace"). Ids the
+ * tokenizer does not know (negative, or >= silkie_tokenizer_n_vocab(): Qwen's LM head has 151936
+ * rows for 151860 ids) decode to nothing, wherever they stand. *text is NUL-terminated, *len
+ * excludes the NUL; free it with silkie_text_free(). len may be NULL.
+ * SILKIE_ERR_INVALID_ARGUMENT for an unclosed image span or a non-byte id inside one. */
 SILKIE_API silkie_status silkie_tokenizer_decode(const silkie_tokenizer *t, const int32_t *ids,
                                                  size_t n_ids, uint32_t flags, char **text,
                                                  size_t *len);
@@ -124,8 +132,10 @@ SILKIE_API void silkie_text_free(void *p);
  * t is borrowed and must outlive the stream. */
 SILKIE_API silkie_status silkie_text_stream_create(const silkie_tokenizer *t, uint32_t flags,
                                                    silkie_text_stream **out);
-/* Adds one id. *text (not NUL-terminated) is borrowed; valid until the next call on s.
- * SILKIE_ERR_INVALID_ARGUMENT for an invalid id (the stream is unchanged). */
+/* Adds one id. *text (not NUL-terminated) is borrowed; valid until the next call on s. An id
+ * the tokenizer does not know gives no text and leaves the stream as it was.
+ * SILKIE_ERR_INVALID_ARGUMENT for a non-byte id inside an image span (the stream is
+ * unchanged). */
 SILKIE_API silkie_status silkie_text_stream_push(silkie_text_stream *s, int32_t id,
                                                  const char **text, size_t *len);
 /* Ends the stream: held bytes come out as U+FFFD, and s is ready for a new text.
@@ -171,7 +181,11 @@ typedef struct silkie_chat_params {
     uint32_t n_queries;         /* image span length; 0 = 256 */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_chat_params;
-SILKIE_API void silkie_chat_params_init(silkie_chat_params *p);
+SILKIE_API void silkie_chat_params_init_size(silkie_chat_params *p, size_t size);
+static inline void silkie_chat_params_init(silkie_chat_params *p)
+{
+    silkie_chat_params_init_size(p, sizeof *p);
+}
 
 /* Builds the prompt ids: system block, history turns (oldest first in `history`; added newest
  * first while they fit max_window_tokens, older ones dropped), the query, and the opening
