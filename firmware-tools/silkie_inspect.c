@@ -1,15 +1,16 @@
-/* silkie-inspect: what a model file or folder holds.
- *
- *   silkie-inspect [--json] FILE|DIR
+/* silkie-inspect: what a model file or folder holds (`silkie-inspect --help`).
  *
  * Prints the container format, every tensor (name, dtype, shape in PyTorch order, bytes) and,
  * for GGUF, every metadata key with its type and value (arrays: element type, count and the
  * first few elements). Every container is validated completely before anything is printed, so
  * a damaged or hostile file gives one error line on stderr and exit status 1. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "cli_opts.h"
 #include "model/model.h"
 
 #define ARRAY_SHOWN 4u
@@ -172,17 +173,23 @@ static void print_json(const char *path, const silkie_weights *w)
 
 int main(int argc, char **argv)
 {
-    bool json = false;
+    int json = 0;
+    const silkie_opt t[] = {
+        {"--json", SILKIE_OPT_FLAG, &json, NULL, "print one JSON object instead of text", NULL, 0,
+         0, 0, NULL},
+    };
+    const silkie_cmd_spec spec = {
+        "silkie-inspect", "FILE|DIR",
+        "Lists what a model file or folder holds: the container format, every tensor (name, "
+        "type, shape in PyTorch order, bytes) and, for GGUF, every metadata key. The file is "
+        "validated completely first; a damaged one gives one error line and exit status 1.",
+        t, sizeof t / sizeof t[0], 1, 1, NULL};
     const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0) json = true;
-        else if (!path && argv[i][0] != '-') path = argv[i];
-        else path = NULL, i = argc;
-    }
-    if (!path) {
-        fprintf(stderr, "usage: silkie-inspect [--json] FILE|DIR\n");
-        return 2;
-    }
+    int rc = silkie_cli_parse(&spec, argc, argv, &path, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return silkie_cli_usage_error(&spec, "cannot use '%s': %s", path, strerror(errno));
     silkie_weights *w = NULL;
     silkie_status st = silkie_weights_open(path, &w);
     if (st != SILKIE_OK) {
