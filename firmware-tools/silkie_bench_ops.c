@@ -1,20 +1,22 @@
 /* silkie-bench-ops: time single ops on one device against two reference points, the copy shader
  * (bandwidth) and the FMA shader (arithmetic rate).
  *
- * Each case records one command list with R back-to-back dispatches, submits it N times and
- * reports the median wall time per dispatch, so submission overhead is spread over R calls.
+ * Each case records one command list with R back-to-back calls of the op and submits it N times.
+ * Where the device has timestamps, every dispatch is timed on the GPU and us/call is that time
+ * (mean over the N x R calls); the wall time per call (median submission / R) and the overhead of
+ * one submission (its wall time minus its GPU time) are reported beside it, so a 3 us kernel is
+ * not reported as the 17 us its submission takes. --wall-clock times by the wall clock alone.
  *
- *   silkie-bench-ops [--quick] [--variants] [--check] [--filter SUBSTR] [--iters N] [--reps R]
- *                    [--json] [--device D]
- *
- * --variants times every matmul case under each named kernel setting of matmul.c; --check
- * compares each setting's result with silkie_ref_matmul on small shapes and prints PASS/FAIL.
+ * `silkie-bench-ops --help` lists the options. --variants times every matmul case under each
+ * named kernel setting of matmul.c; --check compares each setting's result with
+ * silkie_ref_matmul on small shapes and prints PASS/FAIL.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_opts.h"
 #include "ops/ops.h"
 #include "ref/ref.h"
 
@@ -26,6 +28,8 @@ typedef struct bench {
     uint32_t iters, reps;
     double copy_gbps, fma_gflops; /* reference points, 0 until measured */
     int failures;
+    int gpu_time;                  /* dispatches timed with GPU timestamps */
+    double wall_us, submit_us;     /* of the last case: wall time per call, overhead per submit */
 } bench;
 
 typedef silkie_status (*record_fn)(silkie_op_ctx *c, void *user);
@@ -36,7 +40,18 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Median microseconds per dispatch; < 0 on failure (message printed). */
+/* GPU time of every dispatch since the last reset, in microseconds. */
+static double gpu_total_us(const bench *b)
+{
+    silkie_vk_profile_row rows[256];
+    const uint32_t n = SK_MIN(silkie_vk_profile(b->dev, rows, 256), 256u);
+    double ms = 0;
+    for (uint32_t i = 0; i < n; i++) ms += rows[i].total_ms;
+    return ms * 1e3;
+}
+
+/* Microseconds per call of the op: GPU time when timed on the GPU, else the median wall time
+ * per call; b->wall_us and b->submit_us are set too. < 0 on failure (message printed). */
 static double time_case(bench *b, record_fn rec, void *user)
 {
     silkie_op_ctx c = {.dev = b->dev};
@@ -46,6 +61,7 @@ static double time_case(bench *b, record_fn rec, void *user)
     if (st == SILKIE_OK) st = silkie_vk_cmd_end(c.cmd);
     /* The first submission builds pipelines' driver state and warms caches. */
     if (st == SILKIE_OK) st = silkie_vk_cmd_submit_wait(c.cmd);
+    if (b->gpu_time) silkie_vk_profile_reset(b->dev);
     double *t = calloc(b->iters, sizeof *t);
     if (!t) st = SILKIE_ERR_OUT_OF_MEMORY;
     for (uint32_t i = 0; st == SILKIE_OK && i < b->iters; i++) {
@@ -57,22 +73,19 @@ static double time_case(bench *b, record_fn rec, void *user)
     if (st == SILKIE_OK) {
         qsort(t, b->iters, sizeof *t, cmp_double);
         med = b->iters % 2 ? t[b->iters / 2] : 0.5 * (t[b->iters / 2 - 1] + t[b->iters / 2]);
+        b->wall_us = med;
+        b->submit_us = 0;
+        if (b->gpu_time) {
+            const double gpu = gpu_total_us(b) / ((double)b->iters * b->reps);
+            b->submit_us = SK_MAX(0.0, (med - gpu) * b->reps);
+            med = gpu;
+        }
     } else {
         fprintf(stderr, "  failed: %s: %s\n", silkie_status_name(st), silkie_last_error());
     }
     free(t);
     silkie_vk_cmd_destroy(c.cmd);
     return med;
-}
-
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') putchar('\\');
-        if ((unsigned char)*s >= 0x20) putchar(*s);
-    }
-    putchar('"');
 }
 
 /* ref: "copy" or "fma" -> which reference the percentage is of; NULL for none. */
@@ -86,29 +99,32 @@ static void report(bench *b, const char *op, const char *shape, const char *dtyp
     if (ref && !strcmp(ref, "fma") && b->fma_gflops > 0) pct = 100 * gflops / b->fma_gflops;
     if (b->json) {
         printf("{\"op\":");
-        json_str(op);
+        silkie_cli_json_string(stdout, op);
         printf(",\"shape\":");
-        json_str(shape);
+        silkie_cli_json_string(stdout, shape);
         printf(",\"dtype\":");
-        json_str(dtype);
-        printf(",\"us_per_call\":%.3f,\"gflops\":%.3f,\"gbps\":%.3f", us, gflops, gbps);
+        silkie_cli_json_string(stdout, dtype);
+        printf(",\"us_per_call\":%.3f,\"timing\":\"%s\",\"wall_us_per_call\":%.3f", us,
+               b->gpu_time ? "gpu" : "wall", b->wall_us);
+        if (b->gpu_time) printf(",\"submit_overhead_us\":%.3f", b->submit_us);
+        printf(",\"gflops\":%.3f,\"gbps\":%.3f", gflops, gbps);
         if (pct >= 0) {
             printf(",\"pct_of\":");
-            json_str(ref);
+            silkie_cli_json_string(stdout, ref);
             printf(",\"pct\":%.2f", pct);
         }
         if (kernel) {
             printf(",\"kernel\":");
-            json_str(kernel);
+            silkie_cli_json_string(stdout, kernel);
         }
         printf(",\"reps\":%u,\"iters\":%u,\"device\":", b->reps, b->iters);
-        json_str(b->device_name);
+        silkie_cli_json_string(stdout, b->device_name);
         printf("}\n");
     } else {
         char pcts[32] = "";
         if (pct >= 0) snprintf(pcts, sizeof pcts, "%5.1f%% %s", pct, ref);
-        printf("%-10s %-22s %-6s %12.2f %10.2f %9.2f  %-12s %s\n", op, shape, dtype, us, gflops,
-               gbps, pcts, kernel ? kernel : "");
+        printf("%-10s %-22s %-6s %12.2f %10.2f %10.2f %9.2f  %-12s %s\n", op, shape, dtype, us,
+               b->wall_us, gflops, gbps, pcts, kernel ? kernel : "");
     }
     fflush(stdout);
 }
@@ -424,41 +440,43 @@ static void bench_matmuls(bench *b)
     bench_matmul(b, "gemm_vit", 1024, 8192, 1664, SILKIE_DTYPE_F16);
 }
 
-static void usage(void)
-{
-    fprintf(stderr,
-            "usage: silkie-bench-ops [--quick] [--variants] [--check] [--filter SUBSTR]\n"
-            "                        [--iters N] [--reps R] [--json] [--device NAME|INDEX]\n"
-            "  --quick    dimensions / 8 (for CPU drivers such as lavapipe)\n"
-            "  --variants time each matmul case under every named kernel setting\n"
-            "  --check    only compare every kernel setting with the reference (PASS/FAIL)\n"
-            "  --filter  only rows whose \"op shape dtype\" contains SUBSTR\n"
-            "  --iters   timed submissions per case (median is reported; default 10)\n"
-            "  --reps    dispatches recorded back to back per submission (default 10)\n");
-}
-
 int main(int argc, char **argv)
 {
     bench b = {.iters = 0, .reps = 0};
     silkie_vk_device_params p;
     silkie_vk_device_params_init(&p);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick")) b.quick = 1;
-        else if (!strcmp(a, "--json")) b.json = 1;
-        else if (!strcmp(a, "--variants")) b.variants = 1;
-        else if (!strcmp(a, "--check")) b.check = 1;
-        else if (!strcmp(a, "--filter") && i + 1 < argc) b.filter = argv[++i];
-        else if (!strcmp(a, "--iters") && i + 1 < argc) b.iters = (uint32_t)atoi(argv[++i]);
-        else if (!strcmp(a, "--reps") && i + 1 < argc) b.reps = (uint32_t)atoi(argv[++i]);
-        else if (!strcmp(a, "--device") && i + 1 < argc) p.device = argv[++i];
-        else {
-            usage();
-            return strcmp(a, "--help") && strcmp(a, "-h") ? 2 : 0;
-        }
-    }
+    int wall_clock = 0;
+    const silkie_opt t[] = {
+        {"--quick", SILKIE_OPT_FLAG, &b.quick, NULL,
+         "dimensions / 8 (for CPU drivers such as lavapipe)", NULL, 0, 0, 0, NULL},
+        {"--variants", SILKIE_OPT_FLAG, &b.variants, NULL,
+         "time each matmul case under every named kernel setting", NULL, 0, 0, 0, NULL},
+        {"--check", SILKIE_OPT_FLAG, &b.check, NULL,
+         "only compare every kernel setting with the reference (PASS/FAIL)", NULL, 0, 0, 0,
+         NULL},
+        {"--filter", SILKIE_OPT_STR, &b.filter, "SUBSTR",
+         "only rows whose \"op shape dtype\" contains SUBSTR", "all rows", 0, 0, 0, NULL},
+        {"--iters", SILKIE_OPT_U32, &b.iters, "N",
+         "timed submissions per case (the median is reported)", "10 (5 with --quick)", 1,
+         100000, 0, NULL},
+        {"--reps", SILKIE_OPT_U32, &b.reps, "R", "dispatches recorded back to back per submission",
+         "10 (4 with --quick)", 1, 100000, 0, NULL},
+        {"--json", SILKIE_OPT_FLAG, &b.json, NULL, "one JSON object per row", NULL, 0, 0, 0, NULL},
+        {"--device", SILKIE_OPT_STR, &p.device, "GPU",
+         "Vulkan device: index or name substring", "the best device", 0, 0, 0, NULL},
+        {"--wall-clock", SILKIE_OPT_FLAG, &wall_clock, NULL,
+         "time by the wall clock only, without GPU timestamps", NULL, 0, 0, 0, NULL},
+    };
+    const silkie_cmd_spec spec = {
+        "silkie-bench-ops", "",
+        "Times single ops on one device against two reference points, the copy shader "
+        "(bandwidth) and the FMA shader (arithmetic rate).",
+        t, sizeof t / sizeof t[0], 0, 0, NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
     if (!b.iters) b.iters = b.quick ? 5 : 10;
     if (!b.reps) b.reps = b.quick ? 4 : 10;
+    p.profile = !wall_clock && !b.check;
     silkie_status st = silkie_vk_device_create(&p, &b.dev);
     if (st != SILKIE_OK) {
         fprintf(stderr, "silkie-bench-ops: %s\n", silkie_last_error());
@@ -466,6 +484,7 @@ int main(int argc, char **argv)
     }
     const silkie_vk_caps *caps = silkie_vk_device_caps(b.dev);
     b.device_name = caps->device_name;
+    b.gpu_time = p.profile && caps->timestamps; /* the device drops profiling without them */
     if (b.check) {
         printf("device: %s (vendor 0x%04x, subgroup %u, coopmat_nv %u)\n", b.device_name,
                caps->vendor_id, caps->subgroup_size, caps->coopmat_nv);
@@ -477,13 +496,16 @@ int main(int argc, char **argv)
     if (!b.json) {
         printf("device: %s (vendor 0x%04x, subgroup %u, coopmat_nv %u)\n", b.device_name,
                caps->vendor_id, caps->subgroup_size, caps->coopmat_nv);
-        printf("%-10s %-22s %-6s %12s %10s %9s  %-12s %s\n", "op", "shape (MxNxK)", "dtype",
-               "us/call", "GFLOP/s", "GB/s", "of ref", "setting: kernel");
+        printf("timing: %s\n", b.gpu_time ? "GPU timestamps per dispatch (us/call); wall us/call "
+               "includes the submission" : "wall clock (us/call includes the submission)");
+        printf("%-10s %-22s %-6s %12s %10s %10s %9s  %-12s %s\n", "op", "shape (MxNxK)", "dtype",
+               "us/call", "wall us", "GFLOP/s", "GB/s", "of ref", "setting: kernel");
     }
     /* The reference points run even when filtered out: the percentages need them. */
     bench_copy(&b);
     bench_fma(&b);
     bench_matmuls(&b);
+    silkie_vk_profile_reset(b.dev); /* the rows are printed above, not again at destroy */
     silkie_vk_device_destroy(b.dev);
     return b.failures ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "include/common.glsl"
 #include "include/params/rope.h"
+#include "include/rope.glsl"
 // One invocation per rotated pair (i, i + head_dim/2) of one head of one token: x = pairs of all
 // heads of a row, y = rows (grid-strided). y may be the same memory as x: each invocation reads
 // its two elements before writing them.
@@ -9,17 +10,6 @@ layout(local_size_x_id = 0) in;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) readonly buffer P { int pos[]; };
 layout(binding = 2) buffer Y { float y[]; };
-
-// sin/cos after reducing the angle to [-pi, pi] in two steps (2*pi split into a short exact
-// head and a tail), so that large positions do not depend on the driver's own range reduction.
-vec2 cos_sin(float theta)
-{
-    const float TWO_PI_HI = 6.28125;
-    const float TWO_PI_LO = 1.9353071795864769e-3;
-    const float k = round(theta * 0.15915494309189535);
-    const float r = (theta - k * TWO_PI_HI) - k * TWO_PI_LO;
-    return vec2(cos(r), sin(r));
-}
 
 void main()
 {
@@ -29,15 +19,12 @@ void main()
     if (p >= pairs) return;
     const uint h = p / half_dim;
     const uint i = p - h * half_dim;
-    // inv_freq = base^(-2i/head_dim), one rounding from a host-side log2(base).
-    const float inv_freq = exp2(-float(2 * i) / float(pc.head_dim) * pc.log2_base);
+    const float inv_freq = rope_inv_freq(i, pc.head_dim, pc.log2_base);
     for (uint r = gl_WorkGroupID.y; r < pc.n_rows; r += gl_NumWorkGroups.y) {
         const int ps = pos[pc.pos_off + r];
-        const vec2 cs = cos_sin(float(ps) * inv_freq);
+        const vec2 cs = rope_cos_sin(float(ps) * inv_freq);
         const float sn = cs.y * pc.sign;
-        float mul = 1.0;
-        if (pc.logn_base > 0 && ps >= int(pc.logn_base))
-            mul = log(float(ps) + 1.0) * pc.inv_ln_logn;
+        const float mul = rope_logn(ps, pc.logn_base, pc.inv_ln_logn);
         const uint xb = pc.x_off + r * pc.x_stride + h * pc.head_dim + i;
         const uint yb = pc.y_off + r * pc.y_stride + h * pc.head_dim + i;
         const float x1 = x[xb], x2 = x[xb + half_dim];

@@ -5,13 +5,12 @@
 #define SK_LOG_MODULE "bench"
 #include "session/session_int.h"
 
-void silkie_bench_params_init(silkie_bench_params *p)
+void silkie_bench_params_init_size(silkie_bench_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->weight_type = SILKIE_DTYPE_Q4_0;
-    p->vision_type = SILKIE_DTYPE_F16;
+    silkie_bench_params d = {0};
+    d.weight_type = SILKIE_DTYPE_Q4_0;
+    d.vision_type = SILKIE_DTYPE_F16;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 static uint64_t peak_rss_bytes(void)
@@ -91,10 +90,14 @@ silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result
             .vision_dtype = bp.vision_type,
             .embed_dtype = bp.weight_type,
             .skip_vision = bp.skip_vision,
-            .max_layers = bp.n_layers};
+            .max_layers = bp.n_layers,
+            .progress = bp.progress,
+            .progress_user = bp.progress_user};
         st = silkie_qwen_create(dev, &cfg, NULL, &lp, &q);
     }
     if (st == SILKIE_OK) st = silkie_qwen_ctx_create(q, T + G + 8, T, SILKIE_DTYPE_F16, &x);
+#define PROGRESS(stage, done, total) \
+    (bp.progress ? bp.progress((stage), (done), (total), bp.progress_user) : (void)0)
     if (st == SILKIE_OK) {
         out->weight_bytes = q->weight_bytes;
         out->n_layers = q->n_layers;
@@ -117,32 +120,75 @@ silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result
         if (!pixels) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "bench: pixels");
         for (uint64_t i = 0; pixels && i < n; i++) pixels[i] = (float)((i * 2654435761u) % 997) / 500 - 1;
         if (st == SILKIE_OK) st = silkie_qwen_features_alloc(q, &feat);
+        PROGRESS("encoding image", 0, 2);
         if (st == SILKIE_OK) st = silkie_qwen_encode_image(x, pixels, &feat.t, NULL); /* warm-up */
+        PROGRESS("encoding image", 1, 2);
         uint64_t t0 = silkie_time_ns();
         if (st == SILKIE_OK) st = silkie_qwen_encode_image(x, NULL, &feat.t, NULL);
         out->image_encode_ms = (silkie_time_ns() - t0) / 1e6;
     }
-    const float *logits = NULL;
+    /* Greedy sampling on the device, as a greedy session runs it (session.c). */
+    silkie_sampler smp;
+    const silkie_sampler_params spp = {.temperature = 0, .repetition_penalty = 1};
+    silkie_sample_params dsp;
+    silkie_sample_result *res = silkie_malloc(sizeof *res);
+    float *scratch = silkie_malloc((size_t)cfg.vocab_size * sizeof *scratch);
+    silkie_status sst = silkie_sampler_init(&smp, &spp, cfg.vocab_size);
+    if (st == SILKIE_OK) st = sst;
+    if (st == SILKIE_OK && (!res || !scratch))
+        st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "bench: sampling buffers");
+    if (st == SILKIE_OK && silkie_sampler_device_params(&smp, &dsp))
+        st = silkie_qwen_ctx_set_sampling(x, &dsp);
     for (uint32_t i = 0; ids && i < T; i++) ids[i] = (int32_t)((i * 7919u) % 150000u);
     if (st == SILKIE_OK) { /* warm-up with the timed shapes: pipelines built, memory touched */
-        st = silkie_qwen_eval(x, ids, T, NULL, 0, NULL, &logits);
-        if (st == SILKIE_OK) st = silkie_qwen_eval(x, ids, 1, NULL, 0, NULL, &logits);
+        PROGRESS("warm-up", 0, 1);
+        st = silkie_qwen_eval_sample(x, ids, T, NULL, 0, res);
+        if (st == SILKIE_OK) st = silkie_qwen_eval_sample(x, ids, 1, NULL, 0, res);
         silkie_qwen_ctx_reset(x);
     }
+    int32_t tok = 0;
     if (st == SILKIE_OK) {
+        PROGRESS("prefill", 0, T);
         uint64_t t0 = silkie_time_ns();
-        st = silkie_qwen_eval(x, ids, T, NULL, 0, NULL, &logits);
+        st = silkie_qwen_eval_sample(x, ids, T, NULL, 0, res);
         out->prefill_tok_s = T / ((silkie_time_ns() - t0) / 1e9);
+        silkie_sampler_accept(&smp, ids, T);
     }
     if (st == SILKIE_OK) {
-        uint64_t t0 = silkie_time_ns();
+        silkie_qwen_ctx_stats a, b;
+        silkie_qwen_ctx_stats_get(x, &a);
+        uint64_t progress_ns = 0;
+        const uint64_t t0 = silkie_time_ns();
         for (uint32_t i = 0; st == SILKIE_OK && i < G; i++) {
-            int32_t id = (int32_t)((i * 104729u) % 150000u);
-            st = silkie_qwen_eval(x, &id, 1, NULL, 0, NULL, &logits);
+            if (!silkie_sampler_pick(&smp, res, &tok)) { /* the session's fallback */
+                const float *logits = NULL;
+                st = silkie_qwen_ctx_logits(x, &logits);
+                if (st != SILKIE_OK) break;
+                memcpy(scratch, logits, (size_t)cfg.vocab_size * sizeof *scratch);
+                tok = silkie_sampler_sample(&smp, scratch);
+            }
+            silkie_sampler_accept(&smp, &tok, 1);
+            st = silkie_qwen_eval_sample(x, &tok, 1, NULL, 0, res);
+            /* Every 16th token; the redraw is timed apart from the decode path's host time. */
+            if ((i & 15) == 15) {
+                const uint64_t p0 = silkie_time_ns();
+                PROGRESS("decode", i + 1, G);
+                progress_ns += silkie_time_ns() - p0;
+            }
         }
-        out->decode_tok_s = G / ((silkie_time_ns() - t0) / 1e9);
+        const uint64_t ns = silkie_time_ns() - t0;
+        silkie_qwen_ctx_stats_get(x, &b);
+        out->decode_tok_s = G / (ns / 1e9);
+        out->decode_dispatches_per_token = silkie_qwen_ctx_decode_dispatches(x, 1);
+        out->decode_readback_bytes_per_token = (double)(b.readback_bytes - a.readback_bytes) / G;
+        out->decode_host_ms_per_token =
+            (double)(ns - progress_ns - (b.wait_ns - a.wait_ns)) / 1e6 / G;
     }
+#undef PROGRESS
     out->peak_host_bytes = peak_rss_bytes();
+    silkie_sampler_release(&smp);
+    silkie_free(res);
+    silkie_free(scratch);
     silkie_free(ids);
     silkie_free(pixels);
     silkie_tensor_free(&feat);

@@ -174,7 +174,6 @@ silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, u
     const silkie_rope_params rq = {.head_dim = cfg->head_dim,
                                    .freq_base = io->freq_base,
                                    .logn_base = io->logn_base};
-    const silkie_rope_params rk = {.head_dim = cfg->head_dim, .freq_base = io->freq_base};
     const silkie_attention_params ap = silkie_qwen_block_attention(q, io);
     silkie_tensor Q = silkie_tensor_cols(&io->QKV, 0, H), K = silkie_tensor_cols(&io->QKV, H, H);
     silkie_tensor V = silkie_tensor_cols(&io->QKV, 2 * H, H);
@@ -183,11 +182,10 @@ silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, u
     SK_CHECK(silkie_op_rms_norm(c, &io->X, &y->ln_1.t, &io->Hn1, cfg->eps));
     SK_CHECK(silkie_op_matmul(c, &io->Hn1, &y->c_attn_w.t, &y->c_attn_b.t, &io->QKV, NULL));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_C_ATTN, &io->QKV));
-    SK_CHECK(silkie_op_rope(c, &Q, io->pos, &Q, &rq));
-    SK_CHECK(silkie_op_rope(c, &K, io->pos, &K, &rk));
+    /* Rope of q and k in place and, with a cache, the append of k and v: one dispatch. */
+    SK_CHECK(silkie_op_rope_qkv(c, &io->QKV, io->pos, io->kv ? &io->kv->k[l].t : NULL,
+                                io->kv ? &io->kv->v[l].t : NULL, io->kv ? io->step : NULL, &rq));
     if (io->kv) {
-        SK_CHECK(silkie_op_set_rows(c, &K, &io->kv->k[l].t, io->step, 0));
-        SK_CHECK(silkie_op_set_rows(c, &V, &io->kv->v[l].t, io->step, 0));
         SK_CHECK(silkie_op_attention(c, &Q, &io->kv->k[l].t, &io->kv->v[l].t, &io->ATT, io->step,
                                      NULL, &ap));
     } else {

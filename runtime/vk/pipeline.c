@@ -1,10 +1,16 @@
 /* Compute pipelines: built on first use from the embedded SPIR-V table and cached by
  * (shader, specialization constants, binding count); a driver pipeline cache persists across
- * runs in a file guarded by a header naming the device and our shader table. */
+ * runs in a file guarded by a header naming the device and our shader table. By default that
+ * file is in the user's cache folder, so a second run starts without shader compilation. */
 #include "vk_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "base/outfile.h"
 
 #define SK_CACHE_MAGIC "SKPCACHE"
 #define SK_CACHE_VERSION 1u
@@ -51,8 +57,20 @@ static void header_fill(const silkie_vk_device *d, cache_header *h, uint64_t dat
 /* Reads a cache file whose header matches; NULL (and an INFO line) for anything else. */
 static void *cache_load(const silkie_vk_device *d, const char *path, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
+    /* Only a regular file is read: a device is not even opened, and O_NONBLOCK keeps a FIFO
+     * that appears in between from waiting for a writer (fstat then refuses it). */
+    struct stat st;
+    int fd = stat(path, &st) == 0 && !S_ISREG(st.st_mode)
+                 ? -2
+                 : open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd == -2 || (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)))) {
+        SK_LOGI("pipeline cache: ignoring %s: not a regular file", path);
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
+        if (fd >= 0) close(fd);
         SK_LOGI("pipeline cache: %s not found, starting empty", path);
         return NULL;
     }
@@ -89,6 +107,23 @@ static void *cache_load(const silkie_vk_device *d, const char *path, size_t *siz
     return data;
 }
 
+/* 1 when the file at path already holds exactly this header and data: a run that built no new
+ * pipeline leaves the file (and its modification time) alone. */
+static int cache_same(const char *path, const cache_header *h, const void *data, size_t n)
+{
+    struct stat st; /* not followed: a link there is the writer's to refuse */
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != sizeof *h + n)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    uint8_t *buf = silkie_malloc(sizeof *h + n);
+    int same = buf && fread(buf, 1, sizeof *h + n, f) == sizeof *h + n &&
+               !memcmp(buf, h, sizeof *h) && !memcmp(buf + sizeof *h, data, n);
+    silkie_free(buf);
+    fclose(f);
+    return same;
+}
+
 static void cache_save(silkie_vk_device *d)
 {
     size_t n = 0;
@@ -99,29 +134,73 @@ static void cache_save(silkie_vk_device *d)
         silkie_free(data);
         return;
     }
-    size_t plen = strlen(d->pipe_cache_path);
-    char *tmp = silkie_malloc(plen + 32);
-    if (!tmp) {
+    cache_header h;
+    header_fill(d, &h, n);
+    if (cache_same(d->pipe_cache_path, &h, data, n)) {
+        SK_LOGD("pipeline cache: %s is up to date", d->pipe_cache_path);
         silkie_free(data);
         return;
     }
     /* Writers in several processes must not interleave: each writes its own temporary file and
-     * the rename makes the swap atomic. */
-    snprintf(tmp, plen + 32, "%s.tmp%ld", d->pipe_cache_path, (long)getpid());
-    cache_header h;
-    header_fill(d, &h, n);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(&h, sizeof h, 1, f) == 1 && fwrite(data, 1, n, f) == n;
-    if (f && fclose(f) != 0) ok = 0;
-    if (ok && rename(tmp, d->pipe_cache_path) != 0) ok = 0;
-    if (!ok) {
-        SK_LOGW("pipeline cache: could not write %s", d->pipe_cache_path);
-        if (f) remove(tmp);
-    } else {
+     * the rename makes the swap atomic (base/outfile.h). */
+    const void *parts[2] = {&h, data};
+    const size_t sizes[2] = {sizeof h, n};
+    /* The cache is an optimisation and this runs in a destructor: a failure is only logged, with
+     * the writer's message (it names the file and the reason), and the caller's last error
+     * message is put back. */
+    char keep[1024];
+    snprintf(keep, sizeof keep, "%s", silkie_last_error());
+    if (silkie_outfile_write_parts(d->pipe_cache_path, parts, sizes, 2) != SILKIE_OK)
+        SK_LOGW("pipeline cache: not saved: %s", silkie_last_error());
+    else
         SK_LOGI("pipeline cache: saved %zu bytes to %s", n, d->pipe_cache_path);
-    }
-    silkie_free(tmp);
+    silkie_fail(SILKIE_OK, "%s", keep);
     silkie_free(data);
+}
+
+/* Creates each missing folder of dir (mode 0700, as the XDG base directory rules ask). */
+static int make_dirs(char *dir)
+{
+    for (char *p = dir + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        const char c = *p;
+        *p = 0;
+        const int ok = mkdir(dir, 0700) == 0 || errno == EEXIST;
+        *p = c;
+        if (!ok) return 0;
+        if (!c) return 1;
+    }
+}
+
+/* The cache file: `want` (the device params' path or SILKIE_PIPELINE_CACHE) when given, none
+ * for "off", else pipelines-<vendor>-<device>.bin in $XDG_CACHE_HOME/silkie or
+ * ~/.cache/silkie (the folders are created). Heap string, or NULL for no cache. */
+static char *cache_file(const silkie_vk_device *d, const char *want)
+{
+    if (want && *want) return strcmp(want, "off") ? silkie_strdup(want) : NULL;
+    /* The XDG rules ignore a relative XDG_CACHE_HOME. */
+    const char *xdg = silkie_env("XDG_CACHE_HOME"), *home = silkie_env("HOME");
+    char dir[4096];
+    int len;
+    if (xdg && xdg[0] == '/')
+        len = snprintf(dir, sizeof dir, "%s/silkie", xdg);
+    else if (home && home[0] == '/')
+        len = snprintf(dir, sizeof dir, "%s/.cache/silkie", home);
+    else {
+        SK_LOGI("pipeline cache: no XDG_CACHE_HOME or HOME, so none is kept");
+        return NULL;
+    }
+    if (len < 0 || (size_t)len + 32 >= sizeof dir) {
+        SK_LOGI("pipeline cache: folder name too long, so none is kept");
+        return NULL;
+    }
+    if (!make_dirs(dir)) {
+        SK_LOGI("pipeline cache: cannot create %s (%s), so none is kept", dir, strerror(errno));
+        return NULL;
+    }
+    snprintf(dir + len, sizeof dir - (size_t)len, "/pipelines-%04x-%04x.bin", d->caps.vendor_id,
+             d->caps.device_id);
+    return silkie_strdup(dir);
 }
 
 silkie_status silkie_vk_pipelines_init(silkie_vk_device *d, const char *cache_path)
@@ -132,11 +211,8 @@ silkie_status silkie_vk_pipelines_init(silkie_vk_device *d, const char *cache_pa
     if (!d->pipes) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "vk pipelines: table");
     void *data = NULL;
     size_t size = 0;
-    if (cache_path && *cache_path) {
-        d->pipe_cache_path = silkie_strdup(cache_path);
-        if (!d->pipe_cache_path) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "vk pipelines: path");
-        data = cache_load(d, cache_path, &size);
-    }
+    d->pipe_cache_path = cache_file(d, cache_path);
+    if (d->pipe_cache_path) data = cache_load(d, d->pipe_cache_path, &size);
     VkPipelineCacheCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
         .initialDataSize = size,
@@ -145,7 +221,7 @@ silkie_status silkie_vk_pipelines_init(silkie_vk_device *d, const char *cache_pa
     VkResult r = vkCreatePipelineCache(d->dev, &ci, NULL, &d->pipe_cache);
     if (r != VK_SUCCESS && data) {
         /* The driver rejected data that passed our header check: start empty instead. */
-        SK_LOGI("pipeline cache: driver refused %s, starting empty", cache_path);
+        SK_LOGI("pipeline cache: driver refused %s, starting empty", d->pipe_cache_path);
         ci.initialDataSize = 0;
         ci.pInitialData = NULL;
         r = vkCreatePipelineCache(d->dev, &ci, NULL, &d->pipe_cache);
@@ -244,6 +320,16 @@ static silkie_status table_grow(silkie_vk_device *d)
     return SILKIE_OK;
 }
 
+/* Names the shader: a driver that cannot build one pipeline may build the others. Nothing is
+ * cached, so the next use tries again. */
+static silkie_status pipeline_failed(silkie_vk_device *d, VkResult r, const char *call,
+                                     const char *shader)
+{
+    char what[128];
+    snprintf(what, sizeof what, "%s for shader '%s'", call, shader);
+    return silkie_vk_result(d, r, what);
+}
+
 silkie_status silkie_vk_pipeline_get(silkie_vk_device *d, silkie_shader_id id,
                                      const uint32_t *spec, uint32_t n_spec, uint32_t n_bindings,
                                      sk_pipeline *out)
@@ -263,7 +349,11 @@ silkie_status silkie_vk_pipeline_get(silkie_vk_device *d, silkie_shader_id id,
             .codeSize = blob->size_bytes,
             .pCode = blob->code,
         };
-        SK_VK(d, vkCreateShaderModule(d->dev, &mi, NULL, &d->modules[id]));
+        VkResult r = sk_vk_create_shader_module(d, &mi, &d->modules[id]);
+        if (r != VK_SUCCESS) {
+            d->modules[id] = VK_NULL_HANDLE; /* built again on the next use */
+            return pipeline_failed(d, r, "vkCreateShaderModule", blob->name);
+        }
     }
     VkSpecializationMapEntry map[SILKIE_VK_MAX_SPEC];
     for (uint32_t i = 0; i < n_spec; i++)
@@ -288,7 +378,8 @@ silkie_status silkie_vk_pipeline_get(silkie_vk_device *d, silkie_shader_id id,
     };
     const uint64_t t0 = silkie_time_ns();
     VkPipeline pipe;
-    SK_VK(d, vkCreateComputePipelines(d->dev, d->pipe_cache, 1, &ci, NULL, &pipe));
+    VkResult r = sk_vk_create_pipeline(d, &ci, &pipe);
+    if (r != VK_SUCCESS) return pipeline_failed(d, r, "vkCreateComputePipelines", blob->name);
     SK_LOGD("pipeline %s (%u spec, %u bindings) built in %.2f ms", blob->name, n_spec, n_bindings,
             (double)(silkie_time_ns() - t0) * 1e-6);
     e->used = 1;

@@ -28,6 +28,11 @@ void silkie_vk_profile_release(silkie_vk_device *d)
     d->n_prof = d->cap_prof = 0;
 }
 
+void silkie_vk_profile_reset(silkie_vk_device *d)
+{
+    if (d) silkie_vk_profile_release(d);
+}
+
 static int by_total_desc(const void *a, const void *b)
 {
     const silkie_vk_profile_row *x = a, *y = b;
