@@ -1,10 +1,8 @@
 /* silkie-bench-camera: per-stage latency of the camera input path on a Vulkan device.
  * Synthetic Motion-JPEG frames at 640x480, 1280x720 and 1920x1080 (TurboJPEG, quality 85,
  * 4:2:0) go through decode (full and DCT-scaled), upload, and the GPU resize + normalise into a
- * 448x448 (or --out) f32 tensor; then the threaded MJPEG source runs the whole pipeline with
- * decode overlapping the GPU work.
- *
- *   silkie-bench-camera [--frames N] [--out S] [--device NAME]
+ * 448x448 (or --size) f32 tensor; then the threaded MJPEG source runs the whole pipeline with
+ * decode overlapping the GPU work. `silkie-bench-camera --help` lists the options.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include <unistd.h>
 
 #include "camera/camera.h"
+#include "cli_opts.h"
 #include "ops/ops_image.h"
 
 typedef struct stage {
@@ -68,16 +67,21 @@ int main(int argc, char **argv)
 {
     uint32_t n_frames = 30, out = 448;
     const char *device = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--frames") && i + 1 < argc) n_frames = (uint32_t)atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = (uint32_t)atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--device") && i + 1 < argc) device = argv[++i];
-        else {
-            fprintf(stderr, "usage: %s [--frames N] [--out S] [--device NAME]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (n_frames == 0 || out == 0) return 2;
+    const silkie_opt t[] = {
+        {"--frames", SILKIE_OPT_U32, &n_frames, "N", "frames timed per frame size", NULL, 1,
+         100000, 0, NULL},
+        {"--size", SILKIE_OPT_U32, &out, "S",
+         "side of the square model input the frames are resized to", NULL, 1, 4096, 0, NULL},
+        {"--device", SILKIE_OPT_STR, &device, "GPU", "Vulkan device: index or name substring",
+         "the best device", 0, 0, 0, NULL},
+    };
+    const silkie_cmd_spec spec = {
+        "silkie-bench-camera", "",
+        "Times the camera input path per frame size (640x480, 1280x720, 1920x1080 synthetic "
+        "Motion-JPEG): decode, upload and GPU resize + normalise, then the threaded pipeline.",
+        t, sizeof t / sizeof t[0], 0, 0, NULL};
+    int rc = silkie_cli_parse(&spec, argc, argv, NULL, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
     silkie_vk_device_params dp;
     silkie_vk_device_params_init(&dp);
     dp.device = device;

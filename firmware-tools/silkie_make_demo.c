@@ -5,7 +5,10 @@
  * are a pipeline self-test, not language.
  *
  * The vocabulary is synthetic too: the 256 single bytes, then letter pairs and triples, up to
- * Qwen's 151643 ranks, so the special tokens land on their real ids. */
+ * Qwen's 151643 ranks, so the special tokens land on their real ids.
+ *
+ * Every file goes through the runtime's safe output writer (base/outfile.h): built beside its
+ * name and renamed when complete; a link, FIFO or device already at a name is refused. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <turbojpeg.h>
+
+#include "base/base.h"
+#include "base/outfile.h"
+#include "cli_opts.h"
 
 enum { HIDDEN = 128, LAYERS = 2, HEADS = 4, MLP = 256, VOCAB = 151936, RANKS = 151643 };
 enum { IMG = 224, PATCH = 14, VW = 64, VLAYERS = 2, VHEADS = 4, VMLP = 256, NQ = 16 };
@@ -139,10 +146,11 @@ static void make_tensors(void)
     ADD("lm_head.weight", 0, 0.05f, VOCAB, HIDDEN);
 }
 
-static int write_safetensors(const char *path)
+static silkie_status write_safetensors(const char *path)
 {
     size_t cap = 65536, len = 0;
     char *h = malloc(cap);
+    if (!h) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: header", path);
     uint64_t off = 0;
     len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\"}");
     for (int i = 0; i < g_nt; i++) {
@@ -157,38 +165,38 @@ static int write_safetensors(const char *path)
     }
     len += (size_t)snprintf(h + len, cap - len, "}");
     while (len % 8) h[len++] = ' ';
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
+    silkie_outfile *f = NULL;
+    silkie_status st = silkie_outfile_open(path, &f);
     uint64_t hl = len;
-    int ok = fwrite(&hl, 8, 1, f) == 1 && fwrite(h, 1, len, f) == len;
-    for (int i = 0; ok && i < g_nt; i++) ok = fwrite(g_t[i].data, 2, g_t[i].n, f) == g_t[i].n;
+    if (st == SILKIE_OK) st = silkie_outfile_write(f, &hl, 8);
+    if (st == SILKIE_OK) st = silkie_outfile_write(f, h, len);
+    for (int i = 0; st == SILKIE_OK && i < g_nt; i++)
+        st = silkie_outfile_write(f, g_t[i].data, 2 * g_t[i].n);
     free(h);
-    return fclose(f) == 0 && ok;
+    if (st == SILKIE_OK) return silkie_outfile_commit(f);
+    silkie_outfile_abort(f);
+    return st;
 }
 
-static void b64(FILE *f, const unsigned char *p, int n)
+/* One vocabulary line: base64 of the token's n (<= 3) bytes, a space, the rank. */
+static silkie_status vocab_line(silkie_outfile *f, const unsigned char *p, int n, int rank)
 {
     static const char *a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        fputc(a[v >> 18], f);
-        fputc(a[(v >> 12) & 63], f);
-        fputc(i + 1 < n ? a[(v >> 6) & 63] : '=', f);
-        fputc(i + 2 < n ? a[v & 63] : '=', f);
-    }
+    uint32_t v = (uint32_t)p[0] << 16 | (n > 1 ? (uint32_t)p[1] << 8 : 0) | (n > 2 ? p[2] : 0);
+    return silkie_outfile_printf(f, "%c%c%c%c %d\n", a[v >> 18], a[(v >> 12) & 63],
+                                 n > 1 ? a[(v >> 6) & 63] : '=', n > 2 ? a[v & 63] : '=', rank);
 }
 
-static int write_vocab(const char *path)
+static silkie_status write_vocab(const char *path)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
+    silkie_outfile *f = NULL;
+    SK_CHECK(silkie_outfile_open(path, &f));
+    silkie_status st = SILKIE_OK;
     int rank = 0;
     unsigned char t[4];
-    for (int b = 0; b < 256; b++, rank++) {
+    for (int b = 0; st == SILKIE_OK && b < 256; b++, rank++) {
         t[0] = (unsigned char)b;
-        b64(f, t, 1);
-        fprintf(f, " %d\n", rank);
+        st = vocab_line(f, t, 1, rank);
     }
     /* Multi-byte tokens: " x", "xy", " xy", "xyz" over letters, then anything two-byte. */
     static const char *letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -201,27 +209,28 @@ static int write_vocab(const char *path)
                     t[n++] = (unsigned char)letters[i];
                     if (form >= 1) t[n++] = (unsigned char)letters[j];
                     if (form == 3) t[n++] = (unsigned char)letters[k];
-                    b64(f, t, n);
-                    fprintf(f, " %d\n", rank++);
+                    if (st == SILKIE_OK) st = vocab_line(f, t, n, rank);
+                    rank++;
                 }
     for (int a = 128; a < 256 && rank < RANKS; a++)
         for (int b = 0; b < 256 && rank < RANKS; b++) {
             t[0] = (unsigned char)a, t[1] = (unsigned char)b, t[2] = 0xff;
-            b64(f, t, 3);
-            fprintf(f, " %d\n", rank++);
+            if (st == SILKIE_OK) st = vocab_line(f, t, 3, rank);
+            rank++;
         }
-    return fclose(f) == 0 && rank == RANKS;
+    if (st == SILKIE_OK && rank != RANKS)
+        st = SK_FAIL(SILKIE_ERR_INTERNAL, "%s: %d ranks, want %d", path, rank, RANKS);
+    if (st == SILKIE_OK) return silkie_outfile_commit(f);
+    silkie_outfile_abort(f);
+    return st;
 }
 
-static int write_text(const char *path, const char *text)
+static silkie_status write_text(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok;
+    return silkie_outfile_write_all(path, text, strlen(text));
 }
 
-static int write_photo(const char *path)
+static silkie_status write_photo(const char *path)
 {
     enum { W = 320, H = 240 };
     static unsigned char rgb[W * H * 3];
@@ -237,22 +246,29 @@ static int write_photo(const char *path)
     tjhandle tj = tjInitCompress();
     unsigned char *jpg = NULL;
     unsigned long n = 0;
-    int ok = tj && tjCompress2(tj, rgb, W, 0, H, TJPF_RGB, &jpg, &n, TJSAMP_420, 90, 0) == 0;
-    FILE *f = ok ? fopen(path, "wb") : NULL;
-    ok = f && fwrite(jpg, 1, n, f) == n;
-    if (f) ok = (fclose(f) == 0) && ok;
+    silkie_status st = SILKIE_OK;
+    if (!tj || tjCompress2(tj, rgb, W, 0, H, TJPF_RGB, &jpg, &n, TJSAMP_420, 90, 0) != 0)
+        st = SK_FAIL(SILKIE_ERR_INTERNAL, "%s: JPEG encoding failed", path);
+    if (st == SILKIE_OK) st = silkie_outfile_write_all(path, jpg, n);
     tjFree(jpg);
     if (tj) tjDestroy(tj);
-    return ok;
+    return st;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: silkie-make-demo OUT_DIR\n");
-        return 2;
-    }
-    const char *dir = argv[1];
+    const silkie_cmd_spec spec = {
+        "silkie-make-demo", "OUT_DIR",
+        "Writes a tiny Qwen-VL-Chat checkpoint (real structure, random weights) and a synthetic "
+        "photo OUT_DIR/demo.jpg, so the pipeline runs without downloads. Its answers are a "
+        "pipeline self-test, not language.",
+        NULL, 0, 1, 1, NULL};
+    const char *dir = NULL;
+    int rc = silkie_cli_parse(&spec, argc, argv, &dir, NULL);
+    if (rc != SILKIE_CLI_CONTINUE) return rc;
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+        return silkie_cli_usage_error(&spec, "'%s' exists and is not a folder", dir);
     char p[4096];
     mkdir(dir, 0755);
     char cfg[2048];
@@ -271,24 +287,26 @@ int main(int argc, char **argv)
              "\"image_start_id\": 151857, \"n_queries\": %d}\n}\n",
              VOCAB, HIDDEN, LAYERS, HEADS, HIDDEN / HEADS, 2 * MLP, IMG, PATCH, VW, VLAYERS,
              VHEADS, HIDDEN, NQ);
-    make_tensors();
-    int ok = 1;
+    silkie_status st;
     snprintf(p, sizeof p, "%s/config.json", dir);
-    ok = ok && write_text(p, cfg);
+    st = write_text(p, cfg);
     snprintf(p, sizeof p, "%s/generation_config.json", dir);
-    ok = ok && write_text(p, "{\n  \"chat_format\": \"chatml\",\n  \"eos_token_id\": 151643,\n"
-                             "  \"pad_token_id\": 151643,\n  \"max_window_size\": 6144,\n"
-                             "  \"max_new_tokens\": 512,\n  \"do_sample\": true,\n"
-                             "  \"top_k\": 0,\n  \"top_p\": 0.3\n}\n");
+    if (st == SILKIE_OK)
+        st = write_text(p, "{\n  \"chat_format\": \"chatml\",\n  \"eos_token_id\": 151643,\n"
+                           "  \"pad_token_id\": 151643,\n  \"max_window_size\": 6144,\n"
+                           "  \"max_new_tokens\": 512,\n  \"do_sample\": true,\n"
+                           "  \"top_k\": 0,\n  \"top_p\": 0.3\n}\n");
     snprintf(p, sizeof p, "%s/qwen.tiktoken", dir);
-    ok = ok && write_vocab(p);
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    ok = ok && write_safetensors(p);
+    if (st == SILKIE_OK) st = write_vocab(p);
     snprintf(p, sizeof p, "%s/demo.jpg", dir);
-    ok = ok && write_photo(p);
+    if (st == SILKIE_OK) st = write_photo(p);
+    /* The weights last: generating them is most of the run, so a failure before stops early. */
+    if (st == SILKIE_OK) make_tensors();
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    if (st == SILKIE_OK) st = write_safetensors(p);
     for (int i = 0; i < g_nt; i++) free(g_t[i].data);
-    if (!ok) {
-        fprintf(stderr, "silkie-make-demo: cannot write into %s\n", dir);
+    if (st != SILKIE_OK) { /* the writer's message names the file and the reason */
+        fprintf(stderr, "silkie-make-demo: %s\n", silkie_last_error());
         return 1;
     }
     printf("demo model (random weights, real Qwen-VL-Chat structure) written to %s\n", dir);

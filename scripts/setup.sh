@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(
   build-essential cmake pkg-config ninja-build clang libclang-rt-dev
   libvulkan-dev glslang-tools spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  libturbojpeg0-dev libcjson-dev libpcre2-dev libutf8proc-dev
+  libturbojpeg0-dev libspng-dev libwebp-dev libcjson-dev libpcre2-dev libutf8proc-dev
+  abigail-tools
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -10,6 +10,7 @@ jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSILKIE_WERROR=ON
 cmake --build build -j"$jobs"
 ctest --test-dir build --output-on-failure -j"$jobs" "$@"
+./scripts/sdk-check.sh build   # install, vendor builds and runs of examples/ask.c, ABI check
 if [ "${SILKIE_SKIP_SANITIZE:-0}" != 1 ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSILKIE_WERROR=ON -DSILKIE_SANITIZE=ON \
         -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
@@ -21,4 +22,15 @@ if [ "${SILKIE_SKIP_SANITIZE:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
     ctest --test-dir build-asan --output-on-failure -j"$jobs" -L unit "$@"
   ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE "unit|slow" "$@"
+fi
+# arm64: cross build (scripts/build-arm64.sh), then under qemu-aarch64 with Debian's arm64
+# lavapipe and validation layer the op tests and the f32 golden model test (docs/PORTING.md
+# says why these and how long they take). SILKIE_SKIP_ARM64=1 skips this pass.
+if [ "${SILKIE_SKIP_ARM64:-0}" != 1 ]; then
+  ./scripts/build-arm64.sh
+  # Left out: five tests whose f16 shaders abort LLVM 15's arm64 code generator inside that
+  # lavapipe (a driver bug), and the two slowest under emulation (about a minute each alone).
+  arm64_skip='^test_(convert|get_rows|matmul|matmul_back|attention|logsoftmax_gather|adamw)$'
+  ctest --test-dir build-arm64 --output-on-failure -j"$jobs" -L op -E "$arm64_skip"
+  ctest --test-dir build-arm64 --output-on-failure -R '^test_golden_model$'
 fi

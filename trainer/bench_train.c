@@ -5,16 +5,15 @@
 #define SK_LOG_MODULE "bench"
 #include "trainer_int.h"
 
-void silkie_bench_train_params_init(silkie_bench_train_params *p)
+void silkie_bench_train_params_init_size(silkie_bench_train_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->weight_type = SILKIE_DTYPE_F16;
-    p->lora_r = 64;
-    p->lora_targets = "c_attn,attn.c_proj,w1,w2,mlp.c_proj";
-    p->response_tokens = 512;
-    p->steps = 2;
+    silkie_bench_train_params d = {0};
+    d.weight_type = SILKIE_DTYPE_F16;
+    d.lora_r = 64;
+    d.lora_targets = "c_attn,attn.c_proj,w1,w2,mlp.c_proj";
+    d.response_tokens = 512;
+    d.steps = 2;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 static uint64_t peak_rss(void)

@@ -2,15 +2,13 @@
  * time, so memory follows the largest record rather than the file (the full dataset is large). */
 #include <cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define SK_LOG_MODULE "train"
 #include "base/base.h"
+#include "base/outfile.h"
 #include "silkie/silkie_train_data.h"
 
 #define READ_CHUNK ((size_t)1 << 16)
@@ -157,92 +155,36 @@ static void scan_line(src *s, rec_buf *rb)
 
 /* ---- output ------------------------------------------------------------------------------ */
 
+/* The output file (base/outfile.h). Writes after a failure are dropped; the failure is reported
+ * once the record is done (handle_record) and again by commit. */
 typedef struct sink {
-    FILE *f;     /* NULL: count only */
-    char *tmp;
-    int err;     /* errno of the first failed write */
+    silkie_outfile *f; /* NULL: count only */
+    silkie_status st;  /* first failed write */
 } sink;
-
-static atomic_uint g_tmp_seq;
 
 static silkie_status sink_open(sink *k, const char *path)
 {
-    size_t n = strlen(path) + 48;
-    k->tmp = silkie_malloc(n);
-    if (!k->tmp) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: temporary name", path);
-    int err = EEXIST;
-    for (int attempt = 0; attempt < 64 && err == EEXIST; attempt++) {
-        snprintf(k->tmp, n, "%s.tmp.%ld.%u", path, (long)getpid(),
-                 atomic_fetch_add(&g_tmp_seq, 1u));
-        int fd = open(k->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        k->f = fdopen(fd, "wb");
-        if (k->f) return SILKIE_OK;
-        err = errno;
-        close(fd);
-        unlink(k->tmp);
-    }
-    silkie_status st = SK_FAIL(SILKIE_ERR_IO, "%s: cannot create a temporary file beside it (%s)",
-                               path, strerror(err));
-    silkie_free(k->tmp);
-    k->tmp = NULL;
-    return st;
+    k->st = SILKIE_OK;
+    return silkie_outfile_open(path, &k->f);
 }
 
 static void sink_abort(sink *k)
 {
-    if (k->f) fclose(k->f);
-    if (k->tmp) unlink(k->tmp);
-    silkie_free(k->tmp);
+    silkie_outfile_abort(k->f);
     k->f = NULL;
-    k->tmp = NULL;
 }
 
-/* The rename is durable only once the folder's entry is synced; a folder that cannot be
- * opened or synced leaves the data itself safe, so failure here is not reported. */
-static void sync_parent(const char *path)
+static silkie_status sink_commit(sink *k)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? silkie_malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir) return;
-    if (dir) {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = 0;
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    silkie_free(dir);
-}
-
-static silkie_status sink_commit(sink *k, const char *path)
-{
-    int err = k->err;
-    if (fflush(k->f) != 0 && !err) err = errno;
-    if (!err && fsync(fileno(k->f)) != 0) err = errno;
-    if (fclose(k->f) != 0 && !err) err = errno;
+    silkie_status st = silkie_outfile_commit(k->f); /* also reports a failed write */
     k->f = NULL;
-    if (!err && rename(k->tmp, path) != 0) err = errno;
-    if (err) {
-        sink_abort(k);
-        return SK_FAIL(SILKIE_ERR_IO, "%s: cannot write (%s)", path, strerror(err));
-    }
-    silkie_free(k->tmp);
-    k->tmp = NULL;
-    sync_parent(path);
-    return SILKIE_OK;
+    return st;
 }
 
 static void sink_write(sink *k, const void *p, size_t n)
 {
-    if (!k->f || k->err || !n) return;
-    if (fwrite(p, 1, n, k->f) != n) k->err = errno ? errno : EIO;
+    if (!k->f || k->st != SILKIE_OK || !n) return;
+    k->st = silkie_outfile_write(k->f, p, n);
 }
 
 static void sink_puts(sink *k, const char *s) { sink_write(k, s, strlen(s)); }
@@ -539,8 +481,8 @@ static silkie_status handle_record(conv *cv, uint64_t line)
     if (why) malformed(cv, line, why);
     else make_pairs(cv);
     cJSON_Delete(doc);
-    if (cv->out.err)
-        return SK_FAIL(SILKIE_ERR_IO, "output: cannot write (%s)", strerror(cv->out.err));
+    if (cv->out.st != SILKIE_OK) /* the message names the file; nothing since has replaced it */
+        return cv->out.st;
     return SILKIE_OK;
 }
 
@@ -640,22 +582,20 @@ static silkie_status convert(conv *cv, silkie_vlfeedback_format fmt, const char 
         sink_abort(&cv->out);
         return st;
     }
-    return sink_commit(&cv->out, out_path);
+    return sink_commit(&cv->out);
 }
 
-void silkie_vlfeedback_params_init(silkie_vlfeedback_params *p)
+void silkie_vlfeedback_params_init_size(silkie_vlfeedback_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->format = SILKIE_VLFEEDBACK_FORMAT_AUTO;
+    silkie_vlfeedback_params d = {0};
+    d.format = SILKIE_VLFEEDBACK_FORMAT_AUTO;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
-void silkie_vlfeedback_stats_init(silkie_vlfeedback_stats *s)
+void silkie_vlfeedback_stats_init_size(silkie_vlfeedback_stats *s, size_t size)
 {
-    if (!s) return;
-    memset(s, 0, sizeof *s);
-    s->struct_size = sizeof *s;
+    silkie_vlfeedback_stats d = {0};
+    sk_params_fill(s, size, &d, sizeof d);
 }
 
 /* Checks the arguments shared by both entry points and prepares cv. */

@@ -3,15 +3,15 @@
 #include <strings.h>
 
 #define SK_LOG_MODULE "api"
+#include "base/fault.h"
 #include "session/session_int.h"
 
-void silkie_model_params_init(silkie_model_params *p)
+void silkie_model_params_init_size(silkie_model_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->weight_type = SILKIE_DTYPE_F16;
-    p->vision_type = SILKIE_DTYPE_F16;
+    silkie_model_params d = {0};
+    d.weight_type = SILKIE_DTYPE_F16;
+    d.vision_type = SILKIE_DTYPE_F16;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 silkie_model_adapter *silkie_model_adapter_ref(silkie_model_adapter *a)
@@ -60,6 +60,14 @@ void silkie_model_release_ref(silkie_model *m)
 
 void silkie_model_destroy(silkie_model *m) { silkie_model_release_ref(m); }
 
+silkie_status silkie_model_alive(const silkie_model *m, const char *what)
+{
+    if (!silkie_vk_device_lost(m->dev)) return SILKIE_OK;
+    return SK_FAIL(SILKIE_ERR_DEVICE_LOST,
+                   "%s: the model's device was lost; destroy the model and its sessions and load "
+                   "it again", what);
+}
+
 static int is_valid_llm_type(silkie_dtype t)
 {
     return t == SILKIE_DTYPE_F32 || t == SILKIE_DTYPE_F16 || t == SILKIE_DTYPE_BF16 ||
@@ -91,8 +99,10 @@ silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
                                 silkie_model **out)
 {
     silkie_error_clear();
+    if (out) *out = NULL;
+    /* Before anything else: a replay with a mistyped SILKIE_FAULT must not run without it. */
+    SK_CHECK(sk_fault_init());
     if (!path || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_load: path, out required");
-    *out = NULL;
     silkie_model_params mp;
     silkie_model_params_init(&mp);
     if (p) {
@@ -124,11 +134,13 @@ silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
         if (st == SILKIE_OK) st = silkie_tokenizer_load(vocab, &m->tok);
         if (st == SILKIE_OK) st = silkie_weights_open(path, &w);
     }
+    if (st == SILKIE_OK && mp.verify) st = silkie_weights_verify(w, path, NULL, NULL);
     if (st == SILKIE_OK) {
         silkie_vk_device_params dp;
         silkie_vk_device_params_init(&dp);
         dp.device = mp.device;
         dp.validation = mp.validation;
+        dp.pipeline_cache_path = mp.pipeline_cache;
         st = silkie_vk_device_create(&dp, &m->dev);
     }
     if (st == SILKIE_OK) {
@@ -136,10 +148,14 @@ silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
                                       .vision_dtype = mp.vision_type,
                                       .embed_dtype = embed_type,
                                       .skip_vision = mp.text_only,
-                                      .max_layers = mp.max_layers};
+                                      .max_layers = mp.max_layers,
+                                      .progress = mp.progress,
+                                      .progress_user = mp.progress_user};
         st = silkie_qwen_create(m->dev, &m->cfg, w, &lp, &m->q);
     }
     silkie_weights_close(w);
+    m->progress = mp.progress;
+    m->progress_user = mp.progress_user;
     if (st == SILKIE_OK && mp.adapter) st = adapter_load(m, mp.adapter, &m->adapter);
     if (st != SILKIE_OK) {
         model_free(m);
@@ -153,6 +169,7 @@ silkie_status silkie_model_set_adapter(silkie_model *m, const char *dir)
 {
     silkie_error_clear();
     if (!m) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "model_set_adapter: m is NULL");
+    SK_CHECK(silkie_model_alive(m, "model_set_adapter"));
     silkie_model_adapter *a = NULL;
     if (dir) SK_CHECK(adapter_load(m, dir, &a));
     silkie_model_adapter_release(m->adapter);

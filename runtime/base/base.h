@@ -62,6 +62,19 @@ void silkie_assert_fail(const char *expr, const char *file, int line);
         if (sk_st_ != SILKIE_OK) return sk_st_; \
     } while (0)
 
+/* Public params structs begin with uint32_t struct_size and only grow at the end. Copies the
+ * library's defaults into an app's struct of `size` bytes (its sizeof, which is smaller when it
+ * was built against an older header): never more than `size` bytes written, a newer app's extra
+ * tail zeroed, struct_size set to `size`. */
+static inline void sk_params_fill(void *dst, size_t size, const void *defaults, size_t lib_size)
+{
+    if (!dst || size < sizeof(uint32_t) || size > UINT32_MAX) return;
+    memcpy(dst, defaults, SK_MIN(size, lib_size));
+    if (size > lib_size) memset((char *)dst + lib_size, 0, size - lib_size);
+    uint32_t s = (uint32_t)size;
+    memcpy(dst, &s, sizeof s);
+}
+
 /* Overflow-checked size arithmetic: false on overflow. */
 static inline bool sk_mul_size(size_t a, size_t b, size_t *out)
 {
@@ -73,7 +86,8 @@ static inline bool sk_add_size(size_t a, size_t b, size_t *out)
 }
 
 /* Environment variables are read here and nowhere else: SILKIE_LOG_LEVEL, SILKIE_VALIDATE,
- * SILKIE_DEVICE, SILKIE_PROFILE, SILKIE_PIPELINE_CACHE, SILKIE_FAULT. NULL when unset. */
+ * SILKIE_DEVICE, SILKIE_PROFILE, SILKIE_PIPELINE_CACHE, SILKIE_FAULT, SILKIE_VULKAN_LOADER, and
+ * XDG_CACHE_HOME / HOME for the default pipeline cache. NULL when unset. */
 const char *silkie_env(const char *name);
 
 /* Half and bfloat16 conversion (round to nearest even), shared by loaders, refs and tests. */

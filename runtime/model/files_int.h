@@ -23,10 +23,6 @@ void sk_map_release(sk_map *m);
 silkie_status sk_read_text(const char *path, size_t max, char **out, size_t *len);
 bool sk_is_dir(const char *path);
 bool sk_is_file(const char *path);
-/* Writes the parts in order to a temporary file beside path (created exclusively), syncs it
- * and renames it over path: a reader sees the old file or the whole new one. */
-silkie_status sk_write_file_atomic(const char *path, const void *const *parts,
-                                   const size_t *sizes, uint32_t n);
 /* dir + "/" + name into a heap string (caller frees); NULL on allocation failure. */
 char *sk_path_join(const char *dir, const char *name);
 
@@ -66,11 +62,20 @@ silkie_status sk_torch_zip_parse(silkie_weights *w, const uint8_t *buf, size_t s
 silkie_status sk_gguf_parse(silkie_weights *w, const uint8_t *buf, size_t size,
                             const char *what);
 void sk_gguf_free(silkie_gguf *g);
+/* File offset of the tensor data area (end of the tensor infos, rounded up to the alignment). */
+uint64_t sk_gguf_data_start(const silkie_gguf *g);
+/* Checks every zip entry's CRC-32 of a torch.save archive (see silkie_weights_verify). */
+silkie_status sk_torch_zip_verify(const uint8_t *buf, size_t size, const char *what,
+                                  const silkie_weights *owner, silkie_verify_fn fn, void *user);
 
-/* Zip central directory (STORED entries only). */
+/* Zip central directory (STORED entries only). sk_zip_open checks the CRC-32 of every entry of
+ * at most SK_ZIP_CRC_ALWAYS_BYTES and of every *.pkl; the larger ones (tensor storages) are
+ * checked by sk_zip_check_crc on request (silkie_weights_verify). */
+#define SK_ZIP_CRC_ALWAYS_BYTES ((uint64_t)1 << 20)
 typedef struct sk_zip_entry {
     const char *name; /* not NUL-terminated; points into the archive */
     uint32_t name_len;
+    uint32_t crc;     /* CRC-32 recorded in the central directory */
     const uint8_t *data;
     uint64_t size;
 } sk_zip_entry;
@@ -81,6 +86,12 @@ typedef struct sk_zip {
 silkie_status sk_zip_open(const uint8_t *buf, size_t size, const char *what, sk_zip *z);
 void sk_zip_release(sk_zip *z);
 const sk_zip_entry *sk_zip_find(const sk_zip *z, const char *name, size_t name_len);
+/* CRC-32 as zip and PNG define it; crc = 0 starts, a previous result continues. */
+uint32_t sk_crc32(uint32_t crc, const void *data, size_t n);
+/* SILKIE_ERR_BAD_FILE naming the entry when its bytes do not match the recorded CRC-32. owner
+ * (may be NULL): the view whose mapping holds the archive; its pages are dropped as read. */
+silkie_status sk_zip_check_crc(const sk_zip_entry *e, const char *what,
+                               const silkie_weights *owner);
 
 /* Restricted pickle VM result for a torch state dict. */
 typedef struct sk_pkl_tensor {

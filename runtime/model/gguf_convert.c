@@ -1,5 +1,6 @@
 /* Hugging Face <-> GGUF tensor names for Qwen-VL (spec §10), row conversion/quantization, and
  * the converter that writes the LLM or the vision part of a checkpoint as GGUF. */
+#include <fnmatch.h>
 #include <stdio.h>
 
 #include "files_int.h"
@@ -328,13 +329,30 @@ static silkie_status write_gen_meta(silkie_gguf_writer *g, const silkie_generati
                                       x->repetition_penalty);
 }
 
+/* ChatML as Qwen-VL-Chat is prompted (spec §8.1), as a Jinja template for tools that format
+ * chats from tokenizer.chat_template: a system turn first (the default one when the messages
+ * bring none), each message between <|im_start|>ROLE and <|im_end|>, then the assistant's
+ * opening when a reply is wanted. */
+static const char k_chat_template[] =
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
 static silkie_status write_meta(silkie_gguf_writer *g, const silkie_model_config *c,
                                 const silkie_gguf_convert_params *p)
 {
     if (p->part != SILKIE_GGUF_PART_VISION) {
         SK_CHECK(write_llm_meta(g, c));
-        if (p->tiktoken_path)
+        if (p->tiktoken_path) {
             SK_CHECK(silkie_gguf_write_qwen_vocab(g, p->tiktoken_path, c->vocab_size));
+            SK_CHECK(silkie_gguf_writer_add_str(g, "tokenizer.chat_template", k_chat_template));
+        }
+        if (p->selftest)
+            SK_CHECK(silkie_gguf_selftest_reserve(g, p->selftest, p->selftest_slots));
     }
     if (p->gen) SK_CHECK(write_gen_meta(g, p->gen));
     if (p->part == SILKIE_GGUF_PART_LLM) return SILKIE_OK;
@@ -350,11 +368,42 @@ typedef struct job {
     float *pre; /* precomputed f32 rows (upsampled tables), owned; NULL = from src */
 } job;
 
-static silkie_status write_job(silkie_gguf_writer *g, const job *jb, uint32_t heads, float *row,
-                               uint8_t *qrow)
+static uint64_t job_bytes(const job *jb)
+{
+    return jb->o.rows * silkie_ref_row_bytes(jb->type, jb->o.row_len);
+}
+
+/* Progress in bytes of tensor data; reported every few MiB and at the end of each tensor. */
+typedef struct progress {
+    const silkie_gguf_convert_params *p;
+    uint64_t done, total, last;
+} progress;
+
+static void progress_step(progress *pr, uint64_t bytes, bool force)
+{
+    pr->done += bytes;
+    if (!pr->p->progress || (!force && pr->done - pr->last < ((uint64_t)4 << 20))) return;
+    pr->last = pr->done;
+    pr->p->progress(pr->p->progress_stage ? pr->p->progress_stage : "packing", pr->done,
+                    pr->total, pr->p->progress_user);
+}
+
+/* Source bytes read before their pages are dropped again (bounded memory, see below). */
+#define RELEASE_STEP ((uint64_t)8 << 20)
+
+static silkie_status write_job(const silkie_weights *src, silkie_gguf_writer *g, const job *jb,
+                               uint32_t heads, float *row, uint8_t *qrow, progress *pr)
 {
     const uint8_t *base = jb->src->data;
     uint64_t qb = silkie_ref_row_bytes(jb->type, jb->o.row_len);
+    /* A copied tensor (or a third of a fused q/k/v matrix) reads its source row after row, so
+     * the pages behind the current row can go while it is written: an embedding table never
+     * becomes resident as a whole. */
+    bool in_order = !jb->pre && jb->src->n_dims == 2 &&
+                    (jb->conv == SILKIE_GGUF_CONV_COPY || jb->conv == SILKIE_GGUF_CONV_QKV_THIRDS);
+    uint64_t src_rb = jb->o.row_len * silkie_dtype_block_bytes(jb->src->dtype), released = 0;
+    const uint8_t *from = base;
+    if (jb->conv == SILKIE_GGUF_CONV_QKV_THIRDS) from += jb->k * jb->o.rows * src_rb;
     for (uint64_t r = 0; r < jb->o.rows; r++) {
         if (jb->pre) memcpy(row, jb->pre + r * jb->o.row_len, jb->o.row_len * sizeof(float));
         for (uint64_t j = 0; !jb->pre && j < jb->o.row_len; j++)
@@ -362,7 +411,41 @@ static silkie_status write_job(silkie_gguf_writer *g, const job *jb, uint32_t he
                                src_index(jb->src, jb->conv, jb->k, &jb->o, heads, r, j));
         silkie_ref_quantize_row(jb->type, row, qrow, jb->o.row_len);
         SK_CHECK(silkie_gguf_writer_write(g, qrow, (size_t)qb));
+        progress_step(pr, qb, r + 1 == jb->o.rows);
+        uint64_t read = (r + 1) * src_rb;
+        if (in_order && read - released >= RELEASE_STEP) {
+            silkie_weights_release_range(src, from + released, (size_t)(read - released));
+            released = read;
+        }
     }
+    return SILKIE_OK;
+}
+
+/* The per-tensor types of p (the last matching pattern wins). */
+static silkie_status override_type(const silkie_gguf_convert_params *p, const char *gguf,
+                                   const char *hf, silkie_gguf_part part, job *jb)
+{
+    int hit = -1;
+    for (uint32_t i = 0; i < p->n_overrides; i++)
+        if (fnmatch(p->overrides[i].pattern, gguf, 0) == 0 ||
+            fnmatch(p->overrides[i].pattern, hf, 0) == 0)
+            hit = (int)i;
+    if (hit < 0) return SILKIE_OK;
+    const silkie_gguf_tensor_type *o = &p->overrides[hit];
+    bool block = silkie_dtype_block_elems(o->type) > 1;
+    if (!is_float_type(o->type))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "tensor type '%s': not f32, f16, bf16, q8_0 "
+                       "or q4_0", o->pattern);
+    if (block && part == SILKIE_GGUF_PART_VISION)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "tensor type '%s=%s': '%s' belongs to the "
+                       "vision tower, which takes f32, f16 or bf16", o->pattern,
+                       silkie_dtype_name(o->type), gguf);
+    if (block && jb->o.row_len % 32)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "tensor type '%s=%s': rows of '%s' have %llu "
+                       "elements, not whole blocks of 32", o->pattern, silkie_dtype_name(o->type),
+                       gguf, (unsigned long long)jb->o.row_len);
+    jb->type = o->type;
+    if (p->override_hits) p->override_hits[hit]++;
     return SILKIE_OK;
 }
 
@@ -419,6 +502,7 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
     if (!jobs) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_convert: job list");
     silkie_gguf_writer *g = NULL;
     silkie_status st = silkie_gguf_writer_create(path, 32, &g);
+    if (st == SILKIE_OK && p->sums) st = silkie_gguf_writer_enable_checksums(g);
     if (st == SILKIE_OK) st = write_meta(g, cfg, p);
     uint32_t n_jobs = 0;
     uint64_t max_row = 1;
@@ -445,6 +529,8 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
             else st = out_shape(s, conv, heads, &jb->o);
             if (st != SILKIE_OK) break;
             if (!jb->pre) jb->type = pick_type(p, names[k], &jb->o, part);
+            st = override_type(p, names[k], s->name, part, jb);
+            if (st != SILKIE_OK) break;
             max_row = SK_MAX(max_row, jb->o.row_len);
             st = silkie_gguf_writer_add_tensor(g, names[k], jb->type, jb->o.n_dims, jb->o.shape);
         }
@@ -452,6 +538,8 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
         if (st == SILKIE_OK && p->vision_tables && strcmp(names[0], "resampler.pos_embed") == 0) {
             job *jb = &jobs[n_jobs++];
             st = upsample_job(s, &cfg->visual, jb);
+            if (st == SILKIE_OK)
+                st = override_type(p, "resampler.pos_embed_k", s->name, part, jb);
             if (st == SILKIE_OK)
                 st = silkie_gguf_writer_add_tensor(g, "resampler.pos_embed_k", jb->type, 2,
                                                    jb->o.shape);
@@ -462,14 +550,22 @@ silkie_status silkie_gguf_convert_qwen(const silkie_weights *src, const silkie_m
     uint8_t *qrow = st == SILKIE_OK ? silkie_malloc((size_t)max_row * sizeof(float)) : NULL;
     if (st == SILKIE_OK && (!row || !qrow))
         st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "gguf_convert: row buffers");
-    for (uint32_t i = 0; st == SILKIE_OK && i < n_jobs; i++)
-        st = write_job(g, &jobs[i], heads, row, qrow);
+    progress pr = {.p = p};
+    for (uint32_t i = 0; i < n_jobs; i++) pr.total += job_bytes(&jobs[i]);
+    for (uint32_t i = 0; st == SILKIE_OK && i < n_jobs; i++) {
+        st = write_job(src, g, &jobs[i], heads, row, qrow, &pr);
+        /* Bounded memory: a source tensor's pages are dropped once its last output is out (the
+         * q/k/v thirds of one tensor are consecutive jobs), so a checkpoint read through its
+         * mapping never becomes resident as a whole. */
+        if (i + 1 == n_jobs || jobs[i + 1].src != jobs[i].src)
+            silkie_weights_release_range(src, jobs[i].src->data, jobs[i].src->nbytes);
+    }
     if (st == SILKIE_OK && p->extra) st = p->extra(p->extra_user, g, 1);
     silkie_free(row);
     silkie_free(qrow);
     for (uint32_t i = 0; i < n_jobs; i++) silkie_free(jobs[i].pre);
     silkie_free(jobs);
-    if (st == SILKIE_OK) return silkie_gguf_writer_finish(g);
+    if (st == SILKIE_OK) return silkie_gguf_writer_finish_sums(g, p->sums);
     silkie_gguf_writer_destroy(g);
     return st;
 }

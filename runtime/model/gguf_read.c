@@ -13,6 +13,7 @@
 struct silkie_gguf {
     uint32_t version;
     uint32_t alignment;
+    uint64_t data_start; /* file offset of the tensor data area */
     silkie_gguf_kv *kv;
     uint64_t n_kv;
 };
@@ -300,6 +301,7 @@ static silkie_status parse(silkie_weights *w, silkie_gguf *g, rd *r)
     if (!ti || !sp) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "%s: tensor infos", r->what);
     for (uint64_t i = 0; st == SILKIE_OK && i < n_t; i++) st = read_tinfo(r, i, &ti[i]);
     uint64_t data_start = ((uint64_t)r->pos + g->alignment - 1) / g->alignment * g->alignment;
+    g->data_start = data_start;
     if (st == SILKIE_OK && n_t && data_start > r->size)
         st = short_read(r, "padding before the data");
     uint64_t data_size = data_start <= r->size ? r->size - data_start : 0;
@@ -375,6 +377,7 @@ void sk_gguf_free(silkie_gguf *g)
 
 uint32_t silkie_gguf_version(const silkie_gguf *g) { return g->version; }
 uint32_t silkie_gguf_alignment(const silkie_gguf *g) { return g->alignment; }
+uint64_t sk_gguf_data_start(const silkie_gguf *g) { return g->data_start; }
 uint64_t silkie_gguf_n_kv(const silkie_gguf *g) { return g->n_kv; }
 const silkie_gguf_kv *silkie_gguf_kv_at(const silkie_gguf *g, uint64_t i)
 {

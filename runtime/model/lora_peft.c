@@ -5,6 +5,7 @@
 #include <pcre2.h>
 #include <stdio.h>
 
+#include "base/outfile.h"
 #include "files_int.h"
 #include "lora_peft.h"
 
@@ -350,7 +351,7 @@ silkie_status silkie_lora_config_save(const silkie_lora_config *c, const char *p
     if (!text) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "adapter config text");
     const void *parts[2] = {text, "\n"};
     const size_t sizes[2] = {strlen(text), 1};
-    silkie_status st = sk_write_file_atomic(path, parts, sizes, 2);
+    silkie_status st = silkie_outfile_write_parts(path, parts, sizes, 2);
     cJSON_free(text);
     return st;
 }

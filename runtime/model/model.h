@@ -237,8 +237,9 @@ silkie_status silkie_gguf_arr_str(const silkie_gguf_kv *kv, uint64_t i, const ch
 /* Sequence: create; add_* metadata; add_tensor for every tensor (in the order the data will
  * come); write the bytes of each tensor in that order (any chunking); finish. The header goes to
  * disk with the first write (or at finish), so metadata and tensor infos are frozen then.
- * Output goes to "<path>.tmp" and is renamed to path by finish; destroy without finish removes
- * the temporary file. A failed call leaves the writer unusable except for destroy. */
+ * Output goes through the shared writer (base/outfile.h: a hidden temporary file beside path,
+ * renamed by finish); destroy without finish removes the temporary file. A failed call leaves
+ * the writer unusable except for destroy. */
 typedef struct silkie_gguf_writer silkie_gguf_writer;
 
 /* alignment: 0 = 32 (the GGUF default); else a power of two <= 65536, recorded as
@@ -269,6 +270,102 @@ silkie_status silkie_gguf_writer_write(silkie_gguf_writer *w, const void *data, 
 /* Checks that every tensor got all its bytes, flushes, syncs and renames; frees w in all cases. */
 silkie_status silkie_gguf_writer_finish(silkie_gguf_writer *w);
 void silkie_gguf_writer_destroy(silkie_gguf_writer *w); /* NULL is fine */
+
+/* Integrity keys (docs/FIRMWARE.md, "Integrity"): SHA-256 of every tensor's stored bytes, in
+ * tensor-info order, and of the header (bytes [0, data start) with both digest values read as
+ * zeros). */
+#define SILKIE_GGUF_KEY_SHA256_METADATA "silkie.sha256.metadata" /* u8[32] */
+#define SILKIE_GGUF_KEY_SHA256_TENSORS "silkie.sha256.tensors"   /* u8[32 * tensor count] */
+
+/* Makes the writer add the two digest keys (last, when the header goes out) and hash the tensor
+ * data as it streams; finish_sums hands the digests and their places over for silkie_gguf_seal.
+ * Before any data. */
+silkie_status silkie_gguf_writer_enable_checksums(silkie_gguf_writer *w);
+/* A key whose value is zeros now and filled by silkie_gguf_seal: a scalar of `type`, or with
+ * `array` an array of n elements (numeric types only). *at = file offset of the value bytes. */
+silkie_status silkie_gguf_writer_add_reserved(silkie_gguf_writer *w, const char *key,
+                                              silkie_gguf_type type, bool array, uint64_t n,
+                                              uint64_t *at);
+typedef struct silkie_gguf_sums {
+    uint64_t data_start;  /* file offset of the tensor data */
+    uint64_t metadata_at; /* offsets of the reserved digest values */
+    uint64_t tensors_at;
+    uint32_t n_tensors;
+    uint8_t *digests;     /* [n_tensors][32]; silkie_gguf_sums_release */
+} silkie_gguf_sums;
+/* finish, and with checksums enabled fills *sums (zeroed otherwise, and on failure). */
+silkie_status silkie_gguf_writer_finish_sums(silkie_gguf_writer *w, silkie_gguf_sums *sums);
+void silkie_gguf_sums_release(silkie_gguf_sums *s);
+/* Bytes for a reserved value. */
+typedef struct silkie_gguf_patch {
+    uint64_t at;
+    const void *data;
+    size_t n;
+} silkie_gguf_patch;
+/* Writes the patches and the tensor digests into the finished file at path, then the metadata
+ * digest over the header as it now is, and syncs. The file must be the one finish_sums
+ * described (not yet read by anyone: it is changed in place). SILKIE_ERR_IO naming path. */
+silkie_status silkie_gguf_seal(const char *path, const silkie_gguf_sums *s,
+                               const silkie_gguf_patch *patches, uint32_t n_patches);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Checking files: checksums, zip CRCs, the self-test vector (gguf_verify.c)                   */
+
+/* One finding of a check: `check` is "structure", "checksums", "layout", "metadata", "tensor"
+ * or "zip"; `subject` the tensor or zip entry (NULL for whole-file checks); st SILKIE_OK when it
+ * holds, else the failure, `message` its text. Strings are borrowed for the call. */
+typedef void (*silkie_verify_fn)(void *user, const char *check, const char *subject,
+                                 silkie_status st, const char *message);
+
+/* Verifies one GGUF file in memory: it parses (structure); it carries the silkie.sha256.* keys
+ * of the right sizes (checksums); the metadata digest; every byte of the data area outside a
+ * tensor is zero and the file ends where the last tensor's padding does (layout); every
+ * tensor's digest.
+ * Every finding goes to fn when it is not NULL and checking goes on after a failure; with fn
+ * NULL it stops at the first. owner, when not NULL, is the weights view whose mapping buf is:
+ * its pages are dropped after each tensor so memory stays bounded. Returns the first failure
+ * (SILKIE_ERR_BAD_FILE for damage, or the parser's status). */
+silkie_status silkie_gguf_verify(const uint8_t *buf, size_t size, const char *what,
+                                 const silkie_weights *owner, silkie_verify_fn fn, void *user);
+/* Verifies every file behind w (opened from `what`): GGUF files as above, torch.save archives
+ * by the CRC-32 of every zip entry; safetensors files have no checksums (nothing to check, a
+ * warning is logged). fn and the return as for silkie_gguf_verify. */
+silkie_status silkie_weights_verify(const silkie_weights *w, const char *what,
+                                    silkie_verify_fn fn, void *user);
+
+/* The self-test vector (silkie.selftest.* keys): a fixed question (with a synthetic image when
+ * the file has the vision tower) asked greedily at pack time, and what the model answered. */
+#define SILKIE_SELFTEST_VERSION 1u
+#define SILKIE_SELFTEST_TOP_K 8u
+#define SILKIE_SELFTEST_TOKENS 8u
+#define SILKIE_SELFTEST_TEXT_MAX 256u
+typedef struct silkie_gguf_selftest {
+    uint32_t version;                         /* SILKIE_SELFTEST_VERSION */
+    char system[SILKIE_SELFTEST_TEXT_MAX];    /* system prompt */
+    char prompt[SILKIE_SELFTEST_TEXT_MAX];    /* the question */
+    uint32_t image_width, image_height;       /* synthetic image; 0 x 0 = none */
+    silkie_dtype kv_type;                     /* KV cache of the run: f16 or f32 */
+    uint32_t n_prompt;                        /* prompt tokens of the run */
+    int32_t top_ids[SILKIE_SELFTEST_TOP_K];   /* the k largest logits at the last prompt token */
+    float top_logits[SILKIE_SELFTEST_TOP_K];  /* ... and their values, largest first */
+    int32_t tokens[SILKIE_SELFTEST_TOKENS];   /* greedy answer, stop tokens ignored */
+} silkie_gguf_selftest;
+/* Where the outputs of the vector lie in a file being written. */
+typedef struct silkie_gguf_selftest_slots {
+    uint64_t n_prompt_at, top_ids_at, top_logits_at, tokens_at;
+} silkie_gguf_selftest_slots;
+/* Adds the silkie.selftest.* keys: the inputs of v, the outputs reserved. */
+silkie_status silkie_gguf_selftest_reserve(silkie_gguf_writer *w, const silkie_gguf_selftest *v,
+                                           silkie_gguf_selftest_slots *slots);
+/* The four patches that put v's outputs in place (for silkie_gguf_seal); returns 4. */
+uint32_t silkie_gguf_selftest_patches(const silkie_gguf_selftest *v,
+                                      const silkie_gguf_selftest_slots *slots,
+                                      silkie_gguf_patch out[4]);
+/* Reads the vector. *present false (SILKIE_OK) when the file has no silkie.selftest.* key;
+ * SILKIE_ERR_BAD_FILE naming the key when one is missing, mistyped, of another size or out of
+ * range (ids beyond the vocabulary are left to the caller). */
+silkie_status silkie_gguf_selftest_read(const silkie_gguf *g, silkie_gguf_selftest *v,
+                                        bool *present);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Quantization and HF <-> GGUF conversion                                                      */
@@ -325,7 +422,27 @@ typedef struct silkie_gguf_convert_params {
     /* true: v.position_embd.weight holds the table already upsampled to the patch grid and
      * resampler.pos_embed_k is added (spec §10.2); false: the raw 256-row table only. */
     bool vision_tables;
+    /* Per-tensor types, applied after the defaults above in order (the last match wins):
+     * `pattern` is a GGUF or Hugging Face tensor name or a shell glob (fnmatch) of either.
+     * hits[i] (when not NULL) is increased for each tensor pattern i sets. */
+    const struct silkie_gguf_tensor_type *overrides;
+    uint32_t n_overrides;
+    uint32_t *override_hits;
+    /* sums != NULL: write the silkie.sha256.* keys and return the digests (silkie_gguf_seal). */
+    silkie_gguf_sums *sums;
+    /* selftest != NULL (LLM or ALL part): add the silkie.selftest.* keys, outputs reserved. */
+    const silkie_gguf_selftest *selftest;
+    silkie_gguf_selftest_slots *selftest_slots;
+    /* Bytes of tensor data written of the total, under `progress_stage`. NULL = none. */
+    silkie_progress_fn progress;
+    void *progress_user;
+    const char *progress_stage;
 } silkie_gguf_convert_params;
+
+typedef struct silkie_gguf_tensor_type {
+    const char *pattern;
+    silkie_dtype type; /* f32, f16, bf16, q8_0, q4_0 (vision tensors: f32, f16, bf16) */
+} silkie_gguf_tensor_type;
 
 /* Writes the LLM or the vision part of a Hugging Face Qwen-VL weight set `src` (validated with
  * silkie_weights_check_qwen_vl first) as a GGUF file with the spec §10 names and metadata.
@@ -362,11 +479,22 @@ typedef struct silkie_gguf_pack_params {
                                  mmproj sibling (silkie_qwen_gguf_mmproj_path), llama.cpp style */
     const char *merge_adapter; /* PEFT LoRA folder merged (W + s B A, f32) before conversion;
                                   NULL = none (see silkie_lora_merge in lora_merge.h) */
+    const silkie_gguf_tensor_type *overrides; /* see silkie_gguf_convert_params; a pattern */
+    uint32_t n_overrides;                     /* that sets no tensor is an error */
+    /* Computes the self-test vector: called with the finished (not yet sealed or renamed) file,
+     * whose mmproj sibling is beside it when split, and v's inputs set; fills v's outputs.
+     * NULL = no silkie.selftest.* keys. */
+    silkie_status (*selftest)(void *user, const char *path, silkie_gguf_selftest *v);
+    void *selftest_user;
+    silkie_progress_fn progress;              /* "packing", "packing vision"; NULL = none */
+    void *progress_user;
 } silkie_gguf_pack_params;
 
 /* Packs a Hugging Face Qwen-VL folder (config.json, generation_config.json, qwen.tiktoken,
- * safetensors or .bin weights) into one loadable GGUF file (part ALL, tokenizer, precomputed
- * vision tables), or the LLM + mmproj pair, each written atomically. p may be NULL (f32). */
+ * safetensors or .bin weights) into one loadable GGUF file (part ALL, tokenizer, chat template,
+ * precomputed vision tables, integrity keys), or the LLM + mmproj pair. The files are written
+ * beside out_path under hidden temporary names, sealed (silkie_gguf_seal) after the self-test,
+ * and renamed to their names only then (the mmproj file first). p may be NULL (f32). */
 silkie_status silkie_gguf_pack_qwen(const char *model_dir, const char *out_path,
                                     const silkie_gguf_pack_params *p);
 
@@ -375,6 +503,12 @@ silkie_status silkie_gguf_pack_qwen(const char *model_dir, const char *out_path,
  * unchanged. NULL when a GGUF file has no single tensor for it (split q/k/v, transposed proj). */
 const char *silkie_qwen_weight_name(const silkie_weights *w, const char *hf, char *buf,
                                     size_t cap);
+/* The self-test question and image of this version (docs/FIRMWARE.md): fills v's inputs for a
+ * model with or without the vision tower, outputs zeroed. */
+void silkie_gguf_selftest_inputs(silkie_gguf_selftest *v, bool has_vision);
+/* The synthetic self-test image: width x height RGB, 8 bits, deterministic. */
+void silkie_selftest_image(uint8_t *rgb, uint32_t width, uint32_t height);
+
 /* Storage types of a GGUF file's matrices (those of blk.0.attn_qkv.weight, token_embd.weight and
  * v.blk.0.attn_out.weight), so that loading keeps them as stored. Absent tensors leave the
  * output unchanged. */

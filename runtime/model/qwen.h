@@ -17,6 +17,8 @@ typedef struct silkie_qwen_load_params {
     silkie_dtype embed_dtype;   /* wte: any of the above */
     uint32_t skip_vision;       /* 1: text-only (no image support) */
     uint32_t max_layers;        /* >0: load only the first max_layers LLM blocks (benchmarks) */
+    silkie_progress_fn progress; /* per block uploaded; NULL = none */
+    void *progress_user;
 } silkie_qwen_load_params;
 
 typedef struct silkie_qwen_layer {
@@ -267,14 +269,14 @@ silkie_status silkie_qwen_train_backward(silkie_qwen_train_ws *w, const silkie_q
 /* Dynamic NTK base for a prefill of length L (spec §5.5). */
 float silkie_qwen_ntk_base(const silkie_model_config *cfg, uint32_t prefill_len);
 
-#endif /* SILKIE_QWEN_H */
-
 /* ---- execution context: what a session runs on (owns scratch, KV cache, command lists) ---- */
 typedef struct silkie_qwen_ctx silkie_qwen_ctx;
 
 /* n_ctx: KV-cache rows; n_batch: largest prefill chunk; kv_dtype: f16 or f32. */
 silkie_status silkie_qwen_ctx_create(const silkie_qwen *q, uint32_t n_ctx, uint32_t n_batch,
                                      silkie_dtype kv_dtype, silkie_qwen_ctx **out);
+/* Reports prefill progress in tokens when a prefill spans several chunks; fn NULL = off. */
+void silkie_qwen_ctx_set_progress(silkie_qwen_ctx *x, silkie_progress_fn fn, void *user);
 void silkie_qwen_ctx_destroy(silkie_qwen_ctx *x);
 uint32_t silkie_qwen_ctx_n_past(const silkie_qwen_ctx *x);
 uint32_t silkie_qwen_ctx_n_ctx(const silkie_qwen_ctx *x);
@@ -309,9 +311,43 @@ silkie_status silkie_qwen_eval(silkie_qwen_ctx *x, const int32_t *ids, uint32_t 
                                const silkie_qwen_image_slot *images, uint32_t n_images,
                                const silkie_qwen_taps *taps, const float **logits);
 
+/* ---- sampling on the device (ops/ops.h, silkie_op_sample) ----
+ * silkie_qwen_ctx_set_sampling fixes the parameters of the device step (NULL: off). While set,
+ * every pass marks its ids in a seen-token mask on the device (the repetition penalty's
+ * history, cleared by silkie_qwen_ctx_reset), and silkie_qwen_eval_sample runs the pass like
+ * silkie_qwen_eval but keeps the logits on the device and ends with the sampling step: *out
+ * receives the argmax (greedy) or the candidates and normaliser (silkie_sample_result). After
+ * it, silkie_qwen_ctx_logits copies that pass's logits to the host (*logits borrowed, valid
+ * until the next call on x) for a sampler that could not decide from the candidates. */
+silkie_status silkie_qwen_ctx_set_sampling(silkie_qwen_ctx *x, const silkie_sample_params *p);
+silkie_status silkie_qwen_eval_sample(silkie_qwen_ctx *x, const int32_t *ids, uint32_t n,
+                                      const silkie_qwen_image_slot *images, uint32_t n_images,
+                                      silkie_sample_result *out);
+silkie_status silkie_qwen_ctx_logits(silkie_qwen_ctx *x, const float **logits);
+/* Ids marked in the mask since it was last cleared or set, or UINT64_MAX when unknown (a
+ * failed pass, a restored cache, sampling set after tokens were cached, or sampling off). */
+uint64_t silkie_qwen_ctx_seen_count(const silkie_qwen_ctx *x);
+/* Replaces the mask by seen[n_vocab] (non-zero = seen); count becomes the marked count. */
+silkie_status silkie_qwen_ctx_set_seen(silkie_qwen_ctx *x, const uint8_t *seen, uint64_t count);
+
+/* What the passes of x cost the host (benchmarks). */
+typedef struct silkie_qwen_ctx_stats {
+    uint64_t readback_bytes; /* device-written bytes handed to the host: V * 4 per
+                              * silkie_qwen_eval and silkie_qwen_ctx_logits, the bytes of the
+                              * sampling result per silkie_qwen_eval_sample */
+    uint64_t wait_ns;        /* time spent waiting for submitted passes */
+    uint64_t passes;         /* passes submitted (decode steps and prefill chunks) */
+} silkie_qwen_ctx_stats;
+void silkie_qwen_ctx_stats_get(const silkie_qwen_ctx *x, silkie_qwen_ctx_stats *out);
+/* Dispatches recorded in the single-token decode list (sampled: the sampling one); 0 before
+ * its first use. */
+uint32_t silkie_qwen_ctx_decode_dispatches(const silkie_qwen_ctx *x, int sampled);
+
 /* KV cache rows [0, n_past) of layer l to host (k then v), and back, for session files. */
 uint64_t silkie_qwen_ctx_state_bytes(const silkie_qwen_ctx *x);
 silkie_status silkie_qwen_ctx_state_read(silkie_qwen_ctx *x, void *dst, uint64_t size);
 silkie_status silkie_qwen_ctx_state_write(silkie_qwen_ctx *x, uint32_t n_past, float freq_base,
                                           const void *src, uint64_t size);
 float silkie_qwen_ctx_freq_base(const silkie_qwen_ctx *x);
+
+#endif /* SILKIE_QWEN_H */

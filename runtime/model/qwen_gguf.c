@@ -95,3 +95,35 @@ silkie_status silkie_qwen_gguf_open(const char *path, silkie_weights **out,
     *out = w;
     return SILKIE_OK;
 }
+
+/* ---- the self-test question and image (version 1; docs/FIRMWARE.md) ------------------------ */
+
+void silkie_gguf_selftest_inputs(silkie_gguf_selftest *v, bool has_vision)
+{
+    memset(v, 0, sizeof *v);
+    v->version = SILKIE_SELFTEST_VERSION;
+    snprintf(v->system, sizeof v->system, "You are a helpful assistant.");
+    snprintf(v->prompt, sizeof v->prompt, "%s",
+             has_vision ? "What is in this picture? Describe it briefly."
+                        : "Count from one to ten in words, then name three colours.");
+    /* Not square and not the model's input size, so the resize and padding run too. */
+    v->image_width = has_vision ? 160 : 0;
+    v->image_height = has_vision ? 120 : 0;
+    v->kv_type = SILKIE_DTYPE_F16; /* what `silkie ask` uses */
+}
+
+void silkie_selftest_image(uint8_t *rgb, uint32_t width, uint32_t height)
+{
+    /* Horizontal and vertical ramps, a checkerboard of 8-pixel cells and a disc: integer
+     * arithmetic only, so every machine makes the same bytes. */
+    uint32_t cx = width / 3, cy = height / 2, r = height / 4;
+    for (uint32_t y = 0; y < height; y++)
+        for (uint32_t x = 0; x < width; x++) {
+            uint8_t *p = rgb + ((size_t)y * width + x) * 3;
+            uint32_t dx = x > cx ? x - cx : cx - x, dy = y > cy ? y - cy : cy - y;
+            bool disc = dx * dx + dy * dy <= r * r, check = ((x / 8) ^ (y / 8)) & 1;
+            p[0] = (uint8_t)(disc ? 230 : x * 255 / (width > 1 ? width - 1 : 1));
+            p[1] = (uint8_t)(disc ? 40 : y * 255 / (height > 1 ? height - 1 : 1));
+            p[2] = (uint8_t)(disc ? 60 : check ? 200 : 30);
+        }
+}

@@ -22,7 +22,14 @@ typedef struct loader {
      * the real model's 9.6 B parameters upload without converting each chunk again. */
     silkie_dtype chunk_dtype;
     uint64_t chunk_row_len, chunk_rows;
+    uint64_t blocks_done, blocks_total; /* progress: LLM blocks, ViT blocks, head, resampler */
 } loader;
+
+static void block_done(loader *L)
+{
+    const silkie_qwen_load_params *p = &L->q->params;
+    if (p->progress) p->progress("loading", ++L->blocks_done, L->blocks_total, p->progress_user);
+}
 
 static bool is_gguf(const loader *L)
 {
@@ -176,6 +183,7 @@ static silkie_status load_llm(loader *L)
     SK_CHECK(load_matrix(L, &q->wte, "transformer.wte.weight", V, H, q->params.embed_dtype));
     SK_CHECK(load_vector(L, &q->ln_f, "transformer.ln_f.weight", H));
     SK_CHECK(load_matrix(L, &q->lm_head, "lm_head.weight", V, H, dt));
+    block_done(L);
     for (uint32_t l = 0; l < q->n_layers; l++) {
         silkie_qwen_layer *y = &q->layers[l];
 #define N(s) (snprintf(n, sizeof n, "transformer.h.%u." s, l), n)
@@ -193,6 +201,7 @@ static silkie_status load_llm(loader *L)
         SK_CHECK(write_rows(L, &y->w12, 0, w1, 0, F, H));
         SK_CHECK(write_rows(L, &y->w12, F, w2, 0, F, H));
 #undef N
+        block_done(L);
     }
     return SILKIE_OK;
 }
@@ -314,6 +323,7 @@ static silkie_status load_vision(loader *L)
         SK_CHECK(load_matrix(L, &k->proj_w, BN("mlp.c_proj.weight"), W, M, dt));
         SK_CHECK(load_vector(L, &k->proj_b, BN("mlp.c_proj.bias"), W));
 #undef BN
+        block_done(L);
     }
     /* The reference resampler uses an identity instead of kv_proj when the widths agree. */
     q->has_kv_proj = L->synth || W != D || silkie_weights_find(L->w, VN("attn_pool.kv_proj.weight"));
@@ -370,6 +380,7 @@ silkie_status silkie_qwen_create(silkie_vk_device *dev, const silkie_model_confi
         q->n_layers = q->params.max_layers;
     q->has_vision = !q->params.skip_vision;
     loader L = {.q = q, .w = w, .chunk = silkie_malloc(CHUNK_BYTES)};
+    L.blocks_total = 1 + q->n_layers + (q->has_vision ? cfg->visual.layers + 1 : 0);
     q->layers = SK_NEW_ARRAY(silkie_qwen_layer, q->n_layers);
     q->blocks = SK_NEW_ARRAY(silkie_vit_block, SK_MAX(cfg->visual.layers, 1));
     if (!w) {
@@ -391,6 +402,7 @@ silkie_status silkie_qwen_create(silkie_vk_device *dev, const silkie_model_confi
                            : SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "qwen_create: tables");
     if (st == SILKIE_OK) st = load_llm(&L);
     if (st == SILKIE_OK && q->has_vision) st = load_vision(&L);
+    if (st == SILKIE_OK && q->has_vision) block_done(&L); /* the resampler */
     silkie_free(L.chunk);
     silkie_free(L.synth);
     if (st != SILKIE_OK) {

@@ -148,6 +148,14 @@ typedef struct silkie_rope_params {
 /* x, y: f32 [T rows, n_heads*head_dim] (x may be strided, y may alias x); pos: I32 [T]. */
 silkie_status silkie_op_rope(silkie_op_ctx *c, const silkie_tensor *x, const silkie_tensor *pos,
                              silkie_tensor *y, const silkie_rope_params *p);
+/* Fused for the attention input (rope_qkv.c): qkv f32 [T, 3 * n_heads * head_dim] holds q, k, v;
+ * q (with p's log-n scaling) and k are rotated in place. With k_cache, v_cache (f16 or f32,
+ * [rows, n_heads * head_dim]) and step (I32, first row), the rotated k and the v of token t go
+ * to cache row step[0] + t (rows past the cache are dropped): the same values as rope of q, rope
+ * of k, set_rows of k and v, in one dispatch. */
+silkie_status silkie_op_rope_qkv(silkie_op_ctx *c, silkie_tensor *qkv, const silkie_tensor *pos,
+                                 silkie_tensor *k_cache, silkie_tensor *v_cache,
+                                 const silkie_tensor *step, const silkie_rope_params *p);
 
 /* ---- activations (gelu.c, swiglu.c) -------------------------------------------------------- */
 /* y = 0.5 x (1 + erf(x / sqrt 2)); x, y f32 same shape (y may alias x). */
@@ -221,6 +229,63 @@ silkie_status silkie_op_argmax(silkie_op_ctx *c, const silkie_tensor *x, silkie_
 /* Largest k values of the single row x (k <= 256), sorted descending (ties: lower index first). */
 silkie_status silkie_op_topk(silkie_op_ctx *c, const silkie_tensor *x, uint32_t k,
                              silkie_tensor *values, silkie_tensor *indices);
+
+/* ---- sampling on the device (sample.c; shaders sample_mark, sample_prep, sample) ------------
+ * A step applies the repetition penalty from a seen-token mask kept on the device, then either
+ * finds the argmax (greedy) or selects candidates for the host to finish the draw: the
+ * largest penalized logits, sorted, and with top-k off the softmax normaliser over the whole
+ * vocabulary. The host reads 4 bytes (greedy) or the header and n candidates (<= 2080 bytes).
+ * Hugging Face's order: penalty, temperature, top-k, top-p, draw. */
+#define SILKIE_SAMPLE_MAX_CAND 256
+typedef struct silkie_sample_params {
+    float temperature;        /* <= 0: greedy */
+    uint32_t top_k;           /* 0 or >= the vocabulary: off */
+    float top_p;              /* off unless in (0, 1) */
+    float repetition_penalty; /* off when 1 or <= 0; else a positive normal number */
+} silkie_sample_params;
+
+/* Host copy of a step's output. value[] holds penalized logits, bit-exact with the host
+ * sampler's (the penalty's division is done in integers on the device). */
+typedef struct silkie_sample_result {
+    int32_t id;          /* argmax of the penalized logits, lowest id on ties (0 if logit 0 is
+                          * NaN, as the host's argmax) */
+    uint32_t n;          /* candidates (0 for greedy and when flags is set) */
+    uint32_t flags;      /* SILKIE_SAMPLE_NONFINITE: a NaN or +inf logit, or all -inf */
+    float max_logit;     /* largest penalized logit */
+    float sum;           /* top-k off: sum of exp((v - max_logit) / T) over the vocabulary */
+    float sum_err;       /* top-k off: sum of exp(x) * |x| over the same terms (for the bound) */
+    float value[SILKIE_SAMPLE_MAX_CAND];   /* descending */
+    int32_t index[SILKIE_SAMPLE_MAX_CAND]; /* lower id first among equal values */
+} silkie_sample_result;
+#define SILKIE_SAMPLE_NONFINITE 1u
+
+/* Sets the bit of every id of ids (I32 [T], contiguous) in seen (I32 words, >= ceil(n_vocab /
+ * 32)); ids outside [0, n_vocab) are ignored. Record it with the pass that evaluates the ids. */
+silkie_status silkie_op_sample_mark(silkie_op_ctx *c, const silkie_tensor *ids, silkie_tensor *seen,
+                                    uint32_t n_vocab);
+/* Elements of the f32 scratch silkie_op_sample needs for a vocabulary of n_vocab. */
+uint64_t silkie_op_sample_scratch_elems(uint32_t n_vocab);
+/* 32-bit words of the output buffer. */
+uint32_t silkie_op_sample_out_words(void);
+/* Candidates a step selects: min(n_vocab, 256, top_k + 8) with top-k on, min(n_vocab, 256) off. */
+uint32_t silkie_op_sample_n_want(const silkie_sample_params *p, uint32_t n_vocab);
+/* Records one sampling step over logits (f32, one contiguous row of n_vocab <= 2^24). seen: the
+ * mask of silkie_op_sample_mark, or NULL for no penalty. scratch: f32 contiguous of
+ * silkie_op_sample_scratch_elems; out: I32 contiguous of silkie_op_sample_out_words (host-visible
+ * to be read with silkie_op_sample_read). SILKIE_ERR_INVALID_ARGUMENT for bad shapes or
+ * parameters, SILKIE_ERR_UNSUPPORTED for a device with fewer than 256 invocations per
+ * workgroup. */
+silkie_status silkie_op_sample(silkie_op_ctx *c, const silkie_tensor *logits,
+                               const silkie_tensor *seen, const silkie_sample_params *p,
+                               silkie_tensor *scratch, silkie_tensor *out);
+/* Copies what the host needs from a step's output words (mapped or downloaded) into r: only the
+ * id for greedy. Returns the bytes read. */
+uint64_t silkie_op_sample_read(const void *out_words, const silkie_sample_params *p,
+                               silkie_sample_result *r);
+/* Bound on |r->sum - s| where s is the same normaliser summed on the host as the host sampler
+ * does (expf in index order, double accumulation), from Vulkan's precision rules for exp and
+ * division, Kahan summation and a tree reduction (see sample.c). */
+double silkie_op_sample_sum_tolerance(const silkie_sample_result *r, uint32_t n_vocab);
 
 /* ---- reference points for the benchmark (bench_ops.c) -------------------------------------- */
 /* y = x (u32 words): peak copy bandwidth. */

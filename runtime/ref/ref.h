@@ -27,6 +27,12 @@ void silkie_ref_layer_norm(const float *x, const float *w, const float *b, float
 void silkie_ref_softmax(const float *x, float *y, uint32_t n_cols, uint32_t n_rows, float scale);
 void silkie_ref_rope(const float *x, const int32_t *pos, float *y, uint32_t T, uint32_t n_heads,
                      uint32_t head_dim, float freq_base, uint32_t logn_base, int inverse);
+/* silkie_op_rope_qkv: qkv [T, 3 * width] rotated in place (q with log-n scaling, k without);
+ * with caches (NULL: none), rows step + t get the rotated k and the v, rounded to f16 when
+ * cache_f16 (stored as uint16_t halves) else f32; rows past cache_rows are dropped. */
+void silkie_ref_rope_qkv(float *qkv, const int32_t *pos, uint32_t T, uint32_t n_heads,
+                         uint32_t head_dim, float freq_base, uint32_t logn_base, void *k_cache,
+                         void *v_cache, int cache_f16, uint32_t cache_rows, int32_t step);
 void silkie_ref_gelu(const float *x, float *y, uint64_t n);
 void silkie_ref_swiglu(const float *a, const float *b, float *y, uint64_t n);
 /* b has b_rows rows: n_rows (same shape) or 1 (broadcast). op: 0 add, 1 mul. */
@@ -44,5 +50,28 @@ void silkie_ref_attention(const float *q, const float *k, const float *v, float 
                           uint32_t seg_end);
 void silkie_ref_argmax(const float *x, int32_t *y, uint32_t n_cols, uint32_t n_rows);
 void silkie_ref_topk(const float *x, uint32_t n, uint32_t k, float *values, int32_t *indices);
+
+/* Device sampling step (ops/sample.c): the host sampler's arithmetic, plainly. seen: bit t of
+ * word t / 32 marks token t (NULL: no penalty). Greedy (temperature <= 0) fills id only. The
+ * candidates are the n_want largest penalized logits (ties: lower id), n_want as
+ * silkie_op_sample_n_want; with top-k off the list is cut SILKIE_REF_SAMPLE_MARGIN past the
+ * first prefix whose mass reaches top_p * sum (when 0 < top_p < 1). */
+#define SILKIE_REF_SAMPLE_CAP 256
+#define SILKIE_REF_SAMPLE_MARGIN 8
+typedef struct silkie_ref_sample_out {
+    int32_t id;
+    uint32_t n;
+    uint32_t flags;     /* 1: a NaN or +inf penalized logit, or all -inf (nothing else set) */
+    float max_logit;
+    double sum;         /* top-k off: sum of expf((v - max) / T) in id order */
+    double sum_err;     /* the same terms times |(v - max) / T| */
+    float value[SILKIE_REF_SAMPLE_CAP];
+    int32_t index[SILKIE_REF_SAMPLE_CAP];
+} silkie_ref_sample_out;
+/* Penalized logit of token t exactly as the host sampler computes it. */
+float silkie_ref_sample_penalize(float v, float penalty);
+void silkie_ref_sample_mark(const int32_t *ids, uint32_t n_ids, uint32_t n_vocab, uint32_t *seen);
+void silkie_ref_sample(const float *logits, uint32_t n_vocab, const uint32_t *seen, float penalty,
+                       float temperature, uint32_t top_k, float top_p, silkie_ref_sample_out *out);
 
 #endif /* SILKIE_REF_H */

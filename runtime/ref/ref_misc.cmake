@@ -1,3 +1,3 @@
 list(APPEND SILKIE_REF_SOURCES
   rms_norm.c layer_norm.c softmax.c rope.c gelu.c swiglu.c binary.c patchify.c
-  interp_bicubic.c attention.c argmax.c topk.c)
+  interp_bicubic.c attention.c argmax.c topk.c sample.c rope_qkv.c)

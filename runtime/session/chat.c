@@ -6,10 +6,10 @@
 
 static const char k_default_system[] = "You are a helpful assistant.";
 
-void silkie_chat_params_init(silkie_chat_params *p)
+void silkie_chat_params_init_size(silkie_chat_params *p, size_t size)
 {
-    if (!p) return;
-    *p = (silkie_chat_params){.struct_size = sizeof *p};
+    silkie_chat_params d = {0};
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 int silkie_chat_is_stop_token(int32_t id)

@@ -58,26 +58,13 @@ silkie_status silkie_session_read_image_file(const char *path, uint8_t **out, si
     return SILKIE_OK;
 }
 
-silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, uint32_t size,
-                                                float *chw)
+silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, const char *name,
+                                                uint32_t size, float *chw)
 {
     silkie_image img;
     silkie_image_init(&img);
-    silkie_status st;
-    switch (silkie_image_sniff(data, n)) {
-    case SILKIE_IMAGE_KIND_JPEG: {
-        silkie_jpeg_decoder *d = NULL;
-        st = silkie_jpeg_decoder_create(&d);
-        if (st == SILKIE_OK) st = silkie_jpeg_decode(d, data, n, NULL, &img);
-        silkie_jpeg_decoder_destroy(d);
-        break;
-    }
-    case SILKIE_IMAGE_KIND_PPM:
-        st = silkie_ppm_decode(data, n, 0, &img);
-        break;
-    default:
-        st = SK_FAIL(SILKIE_ERR_BAD_IMAGE, "image: not a JPEG or PPM file (%zu bytes)", n);
-    }
+    /* JPEG, PNG, WebP, BMP, GIF or PPM, told apart by magic bytes; Pillow's RGB pixels. */
+    silkie_status st = silkie_image_decode(NULL, data, n, name, &img);
     if (st == SILKIE_OK)
         st = silkie_session_preprocess_rgb(img.data, img.width, img.height, 0, size, chw);
     silkie_image_release(&img);

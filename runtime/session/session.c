@@ -9,25 +9,23 @@
 #define TOKEN_IM_END 151645
 #define TOKEN_NL 198
 
-void silkie_session_params_init(silkie_session_params *p)
+void silkie_session_params_init_size(silkie_session_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->temperature = -1;
-    p->top_k = -1;
-    p->top_p = -1;
-    p->repetition_penalty = -1;
-    p->max_new_tokens = -1;
-    p->kv_type = SILKIE_DTYPE_F16;
+    silkie_session_params d = {0};
+    d.temperature = -1;
+    d.top_k = -1;
+    d.top_p = -1;
+    d.repetition_penalty = -1;
+    d.max_new_tokens = -1;
+    d.kv_type = SILKIE_DTYPE_F16;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
-void silkie_ask_params_init(silkie_ask_params *p)
+void silkie_ask_params_init_size(silkie_ask_params *p, size_t size)
 {
-    if (!p) return;
-    memset(p, 0, sizeof *p);
-    p->struct_size = sizeof *p;
-    p->max_new_tokens = -1;
+    silkie_ask_params d = {0};
+    d.max_new_tokens = -1;
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 /* Copies the first struct_size bytes the caller knows about over our defaults. */
@@ -77,11 +75,44 @@ static silkie_status answer_append(silkie_session *s, const char *text, size_t l
     return SILKIE_OK;
 }
 
+/* The bounds generation_config.json is held to (config.c); negative sampling values mean "the
+ * checkpoint's", and NaN fails every comparison, so each check is written to reject it. */
+static silkie_status check_params(const silkie_session_params *p, const silkie_model *m)
+{
+    const char *w = "session_create";
+    if (p->temperature >= 0 ? !(p->temperature <= 1e4f) : !(p->temperature < 0))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "%s: temperature %g is not in [0, 10000]",
+                       w, (double)p->temperature);
+    if (p->top_k > (int32_t)(1 << 24))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "%s: top_k %d is not in [0, 16777216]", w,
+                       p->top_k);
+    if (p->top_p >= 0 ? !(p->top_p > 0 && p->top_p <= 1) : !(p->top_p < 0))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "%s: top_p %g is not in (0, 1]", w,
+                       (double)p->top_p);
+    if (p->repetition_penalty >= 0
+            ? !(p->repetition_penalty >= 1e-3f && p->repetition_penalty <= 1e3f)
+            : !(p->repetition_penalty < 0))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "%s: repetition_penalty %g is not in [0.001, 1000]", w,
+                       (double)p->repetition_penalty);
+    if (p->max_new_tokens > (int32_t)(1 << 24))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "%s: max_new_tokens %d is above 16777216", w,
+                       p->max_new_tokens);
+    if (p->n_ctx > m->cfg.max_position_embeddings)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "%s: n_ctx %u is above the model's max_position_embeddings %u", w,
+                       p->n_ctx, m->cfg.max_position_embeddings);
+    if (p->kv_type != SILKIE_DTYPE_F16 && p->kv_type != SILKIE_DTYPE_F32)
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "%s: kv_type must be F16 or F32", w);
+    return SILKIE_OK;
+}
+
 silkie_status silkie_session_create(silkie_model *m, const silkie_session_params *p,
                                     silkie_session **out)
 {
     if (!m || !out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "session_create: m, out required");
     *out = NULL;
+    SK_CHECK(silkie_model_alive(m, "session_create"));
     silkie_session *s = SK_NEW(silkie_session);
     if (!s) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "session_create");
     silkie_session_params_init(&s->p);
@@ -92,6 +123,11 @@ silkie_status silkie_session_create(silkie_model *m, const silkie_session_params
         }
         read_params(&s->p, sizeof s->p, p);
     }
+    silkie_status st = check_params(&s->p, m);
+    if (st != SILKIE_OK) {
+        silkie_free(s);
+        return st;
+    }
     const silkie_generation_config *g = &m->gen;
     s->sp.temperature = s->p.temperature >= 0 ? s->p.temperature
                         : (g->do_sample ? g->temperature : 0.0f);
@@ -101,17 +137,25 @@ silkie_status silkie_session_create(silkie_model *m, const silkie_session_params
                                                             : g->repetition_penalty;
     s->sp.seed = s->p.seed;
     if (s->p.max_new_tokens < 0) s->p.max_new_tokens = (int32_t)g->max_new_tokens;
-    if (!s->p.n_ctx) s->p.n_ctx = 4096;
+    if (!s->p.n_ctx) s->p.n_ctx = SK_MIN(m->cfg.seq_length, m->cfg.max_position_embeddings);
     if (!s->p.n_batch) s->p.n_batch = 512;
     s->m = m;
     atomic_fetch_add(&m->refs, 1);
-    silkie_status st = silkie_qwen_ctx_create(m->q, s->p.n_ctx, s->p.n_batch, s->p.kv_type,
+    st = silkie_qwen_ctx_create(m->q, s->p.n_ctx, s->p.n_batch, s->p.kv_type,
                                               &s->ctx);
     /* The adapter is fixed for the session's life: its cache must not mix two models. */
     s->adapter = silkie_model_adapter_ref(m->adapter);
     if (st == SILKIE_OK && s->adapter) st = silkie_qwen_ctx_set_lora(s->ctx, &s->adapter->lora);
+    if (st == SILKIE_OK) silkie_qwen_ctx_set_progress(s->ctx, m->progress, m->progress_user);
     if (st == SILKIE_OK) st = silkie_sampler_init(&s->sampler, &s->sp, m->cfg.vocab_size);
-    if (st == SILKIE_OK) st = silkie_text_stream_create(m->tok, 0, &s->stream);
+    silkie_sample_params dsp;
+    if (st == SILKIE_OK && silkie_sampler_device_params(&s->sampler, &dsp)) {
+        /* The device samples whenever it can reproduce the host sampler's tokens. */
+        st = silkie_qwen_ctx_set_sampling(s->ctx, &dsp);
+        s->sampler.device = st == SILKIE_OK;
+    }
+    if (st == SILKIE_OK)
+        st = silkie_text_stream_create(m->tok, SILKIE_DECODE_LENIENT_SPANS, &s->stream);
     if (st == SILKIE_OK) {
         s->scratch_logits = silkie_malloc(m->cfg.vocab_size * sizeof(float));
         if (!s->scratch_logits) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "session: logits");
@@ -151,11 +195,16 @@ void silkie_session_destroy(silkie_session *s)
     silkie_free(s);
 }
 
-static silkie_status check_usable(silkie_session *s, const char *what)
+silkie_status silkie_session_check_usable(silkie_session *s, const char *what)
 {
     if (!s) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "%s: session is NULL", what);
+    /* Another session (or the trainer) may have lost the shared device. */
+    if (s->poisoned == SILKIE_OK && silkie_model_alive(s->m, what) != SILKIE_OK)
+        s->poisoned = SILKIE_ERR_DEVICE_LOST;
     if (s->poisoned != SILKIE_OK)
-        return SK_FAIL(s->poisoned, "%s: the device was lost earlier; create a new session", what);
+        return SK_FAIL(s->poisoned,
+                       "%s: the device was lost earlier; destroy the session and the model and "
+                       "load the model again", what);
     return SILKIE_OK;
 }
 
@@ -176,8 +225,11 @@ static silkie_status add_image_pixels(silkie_session *s, float *chw, const char 
     pending_image *pi = &s->pending[s->n_pending];
     memset(pi, 0, sizeof *pi);
     uint64_t t0 = silkie_time_ns();
+    const silkie_model *m = s->m;
+    if (m->progress) m->progress("encoding image", 0, 1, m->progress_user);
     silkie_status st = silkie_qwen_features_alloc(s->m->q, &pi->features);
     if (st == SILKIE_OK) st = silkie_qwen_encode_image(s->ctx, chw, &pi->features.t, NULL);
+    if (st == SILKIE_OK && m->progress) m->progress("encoding image", 1, 1, m->progress_user);
     if (st != SILKIE_OK) {
         silkie_tensor_free(&pi->features);
         silkie_free(chw);
@@ -213,13 +265,13 @@ static const char *base_name(const char *path)
 silkie_status silkie_session_add_image_encoded(silkie_session *s, const void *data, size_t size,
                                                const char *name)
 {
-    SK_CHECK(check_usable(s, "add_image"));
+    SK_CHECK(silkie_session_check_usable(s, "add_image"));
     if (!data || !size) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "add_image: no data");
     if (s->n_pending == 0) s->timings.image_encode_ms = 0, s->timings.n_images = 0;
     float *chw;
     SK_CHECK(pixels_buffer(s, &chw));
     uint64_t t0 = silkie_time_ns();
-    silkie_status st = silkie_session_preprocess_encoded(data, size,
+    silkie_status st = silkie_session_preprocess_encoded(data, size, name,
                                                          s->m->cfg.visual.image_size, chw);
     if (st != SILKIE_OK) {
         silkie_free(chw);
@@ -231,7 +283,7 @@ silkie_status silkie_session_add_image_encoded(silkie_session *s, const void *da
 
 silkie_status silkie_session_add_image_file(silkie_session *s, const char *path)
 {
-    SK_CHECK(check_usable(s, "add_image_file"));
+    SK_CHECK(silkie_session_check_usable(s, "add_image_file"));
     if (!path) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "add_image_file: path is NULL");
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -244,7 +296,7 @@ silkie_status silkie_session_add_image_file(silkie_session *s, const char *path)
 silkie_status silkie_session_add_image_rgb(silkie_session *s, const uint8_t *rgb, uint32_t width,
                                            uint32_t height, uint32_t stride, const char *name)
 {
-    SK_CHECK(check_usable(s, "add_image_rgb"));
+    SK_CHECK(silkie_session_check_usable(s, "add_image_rgb"));
     if (!rgb) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "add_image_rgb: rgb is NULL");
     if (stride && stride < 3ull * width)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "add_image_rgb: stride %u < 3 * width %u",
@@ -287,12 +339,26 @@ static uint32_t system_block_len(const int32_t *ids, uint32_t n)
 }
 
 static silkie_status generate(silkie_session *s, const silkie_ask_params *ap,
-                              const float *logits);
+                              const float *logits, silkie_sample_result *res);
+
+static int sample_on_device(const silkie_session *s)
+{
+    return s->sampler.device && !s->sampler.host_only;
+}
+
+/* The device's token history must be the sampler's. They move together through every pass;
+ * after a restored cache or a failed pass the sampler's is uploaded once. Call before the
+ * sampler accepts the ids of the next pass. */
+static silkie_status sync_history(silkie_session *s)
+{
+    if (silkie_qwen_ctx_seen_count(s->ctx) == s->sampler.n_accepted) return SILKIE_OK;
+    return silkie_qwen_ctx_set_seen(s->ctx, s->sampler.seen, s->sampler.n_accepted);
+}
 
 silkie_status silkie_session_ask(silkie_session *s, const char *question,
                                  const silkie_ask_params *p)
 {
-    SK_CHECK(check_usable(s, "ask"));
+    SK_CHECK(silkie_session_check_usable(s, "ask"));
     if (!question) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "ask: question is NULL");
     silkie_ask_params ap;
     silkie_ask_params_init(&ap);
@@ -347,10 +413,22 @@ silkie_status silkie_session_ask(silkie_session *s, const char *question,
                      "ask: dump needs the first question of a session within n_batch tokens");
     }
     const float *logits = NULL;
+    /* The dump keeps the prompt's logits: that prefill hands them to the host. */
+    silkie_sample_result *res = NULL;
+    if (st == SILKIE_OK && sample_on_device(s) && !dump) {
+        res = silkie_malloc(sizeof *res);
+        if (!res) st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "ask: sampling result");
+    }
     if (st == SILKIE_OK) {
         uint64_t t0 = silkie_time_ns();
-        st = note(s, silkie_qwen_eval(s->ctx, ids, n_new, slots, n_img, dump ? &taps : NULL,
-                                      &logits));
+        if (res) {
+            st = note(s, sync_history(s));
+            if (st == SILKIE_OK)
+                st = note(s, silkie_qwen_eval_sample(s->ctx, ids, n_new, slots, n_img, res));
+        } else {
+            st = note(s, silkie_qwen_eval(s->ctx, ids, n_new, slots, n_img, dump ? &taps : NULL,
+                                          &logits));
+        }
         s->timings.prefill_ms = (silkie_time_ns() - t0) / 1e6;
         s->timings.prefill_tokens = n_new;
     }
@@ -367,7 +445,8 @@ silkie_status silkie_session_ask(silkie_session *s, const char *question,
         else
             st = SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "ask: dump logits");
     }
-    if (st == SILKIE_OK) st = generate(s, &ap, logits);
+    if (st == SILKIE_OK) st = generate(s, &ap, logits, res);
+    silkie_free(res);
     if ((st == SILKIE_OK || st == SILKIE_ERR_CANCELLED) && dump) {
         silkie_status ds = SILKIE_OK;
         const silkie_vision_config *v = &s->m->cfg.visual;
@@ -417,25 +496,46 @@ silkie_status silkie_session_ask(silkie_session *s, const char *question,
     return st;
 }
 
-/* Sampling loop: the prompt's logits are in `logits`; every accepted token is streamed and
- * evaluated (replayed decode list). Stop tokens end the answer without being evaluated; the
- * next turn then starts with <|im_end|>. */
+/* The next token from the last pass: from the device step's result when there is one (the
+ * logits are read only if it cannot decide), else from the host logits. */
+static silkie_status next_token(silkie_session *s, const float *logits,
+                                const silkie_sample_result *res, int32_t *tok)
+{
+    if (res && silkie_sampler_pick(&s->sampler, res, tok)) return SILKIE_OK;
+    if (res) SK_CHECK(note(s, silkie_qwen_ctx_logits(s->ctx, &logits)));
+    memcpy(s->scratch_logits, logits, s->m->cfg.vocab_size * sizeof(float));
+    *tok = silkie_sampler_sample(&s->sampler, s->scratch_logits);
+    return SILKIE_OK;
+}
+
+/* Sampling loop: the prompt's pass left host logits in `logits` or a device sampling result in
+ * `res` (then scratch for every later step too); every accepted token is streamed and
+ * evaluated (a replayed decode list, with sampling on the device when the settings allow).
+ * Stop tokens end the answer without being evaluated; the next turn then starts with
+ * <|im_end|>. */
 static silkie_status generate(silkie_session *s, const silkie_ask_params *ap,
-                              const float *logits)
+                              const float *logits, silkie_sample_result *res)
 {
     int32_t max_new = ap->max_new_tokens >= 0 ? ap->max_new_tokens : s->p.max_new_tokens;
-    const uint32_t V = s->m->cfg.vocab_size;
     uint64_t t0 = silkie_time_ns();
     silkie_status st = SILKIE_OK;
     s->timings.decode_tokens = 0;
     s->need_im_end = 1;
+    /* A dump's prefill handed its logits to the host; the decode steps may still sample on the
+     * device. */
+    silkie_sample_result *own = NULL, *dres = res;
+    if (!dres && sample_on_device(s)) {
+        own = dres = silkie_malloc(sizeof *dres);
+        if (!dres) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "ask: sampling result");
+    }
     for (int32_t i = 0; i < max_new; i++) {
         if (atomic_load(&s->cancel)) {
             st = SK_FAIL(SILKIE_ERR_CANCELLED, "ask: cancelled after %u tokens", s->n_answer);
             break;
         }
-        memcpy(s->scratch_logits, logits, V * sizeof(float));
-        int32_t tok = silkie_sampler_sample(&s->sampler, s->scratch_logits);
+        int32_t tok;
+        st = next_token(s, logits, res, &tok);
+        if (st != SILKIE_OK) break;
         if (!ap->no_stop && silkie_chat_is_stop_token(tok)) break;
         const char *piece = NULL;
         size_t len = 0;
@@ -448,8 +548,16 @@ static silkie_status generate(silkie_session *s, const silkie_ask_params *ap,
             st = SK_FAIL(SILKIE_ERR_CONTEXT_FULL, "ask: context of %u tokens is full", s->p.n_ctx);
             break;
         }
-        silkie_sampler_accept(&s->sampler, &tok, 1);
-        st = note(s, silkie_qwen_eval(s->ctx, &tok, 1, NULL, 0, NULL, &logits));
+        if (dres) {
+            st = note(s, sync_history(s));
+            if (st != SILKIE_OK) break;
+            silkie_sampler_accept(&s->sampler, &tok, 1);
+            st = note(s, silkie_qwen_eval_sample(s->ctx, &tok, 1, NULL, 0, dres));
+            res = dres; /* this step's result, not logits */
+        } else {
+            silkie_sampler_accept(&s->sampler, &tok, 1);
+            st = note(s, silkie_qwen_eval(s->ctx, &tok, 1, NULL, 0, NULL, &logits));
+        }
         if (st != SILKIE_OK) break;
         st = push_token(s, tok);
         s->timings.decode_tokens++;
@@ -466,6 +574,7 @@ static silkie_status generate(silkie_session *s, const silkie_ask_params *ap,
         if (ap->on_text) ap->on_text(tail, tl, -1, ap->user);
     }
     s->timings.decode_ms = (silkie_time_ns() - t0) / 1e6;
+    silkie_free(own);
     return st == SILKIE_OK ? st : SK_FAIL(st, "%s", msg);
 }
 
@@ -487,7 +596,7 @@ void silkie_session_cancel(silkie_session *s)
 
 silkie_status silkie_session_reset(silkie_session *s)
 {
-    SK_CHECK(check_usable(s, "reset"));
+    SK_CHECK(silkie_session_check_usable(s, "reset"));
     clear_pending(s);
     silkie_qwen_ctx_reset(s->ctx);
     silkie_sampler_reset(&s->sampler);

@@ -69,10 +69,7 @@ static silkie_status frame_encode(silkie_session *s, const silkie_frame *f, silk
 silkie_status silkie_session_add_image_frame(silkie_session *s, const silkie_frame *f,
                                              const char *name)
 {
-    if (!s) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "add_image_frame: session is NULL");
-    if (s->poisoned != SILKIE_OK)
-        return SK_FAIL(s->poisoned,
-                       "add_image_frame: the device was lost earlier; create a new session");
+    SK_CHECK(silkie_session_check_usable(s, "add_image_frame"));
     SK_CHECK(frame_check(f));
     /* A JPEG frame (MJPEG capture kept raw) takes the decode path of encoded images. */
     if (f->format == SILKIE_PIXEL_FORMAT_MJPEG)

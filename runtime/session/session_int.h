@@ -28,9 +28,14 @@ struct silkie_model {
     silkie_model_config cfg;
     silkie_generation_config gen;
     silkie_model_adapter *adapter; /* applied unmerged by sessions created while set; or NULL */
+    silkie_progress_fn progress;   /* from silkie_model_params: image encodes, long prefills */
+    void *progress_user;
 };
 
 void silkie_model_release_ref(silkie_model *m);
+/* SILKIE_OK while m's device works; SILKIE_ERR_DEVICE_LOST (naming `what`) once it was lost:
+ * a lost device poisons the model and everything made from it until they are destroyed. */
+silkie_status silkie_model_alive(const silkie_model *m, const char *what);
 
 #define SK_MAX_PENDING_IMAGES 8
 
@@ -72,6 +77,10 @@ struct silkie_session {
     silkie_owned_tensor frame_features[SK_MAX_PENDING_IMAGES]; /* [Nq, D] f32 per pending slot */
 };
 
+/* SILKIE_ERR_INVALID_ARGUMENT for NULL; SILKIE_ERR_DEVICE_LOST (and the session poisoned) once
+ * the model's device was lost, through this session or another user of the model. */
+silkie_status silkie_session_check_usable(silkie_session *s, const char *what);
+
 /* Frees what silkie_session_add_image_frame kept (session_frame.c); called by destroy. */
 void silkie_session_frame_release(silkie_session *s);
 
@@ -80,9 +89,10 @@ silkie_status silkie_session_preprocess_rgb(const uint8_t *rgb, uint32_t w, uint
                                             uint32_t stride, uint32_t size, float *chw);
 /* Reads a whole image file (at most 1 GiB) into a heap buffer (silkie_free). */
 silkie_status silkie_session_read_image_file(const char *path, uint8_t **out, size_t *len);
-/* Decodes JPEG or PPM bytes to RGB8 (Pillow-equivalent) and preprocesses them. */
-silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, uint32_t size,
-                                                float *chw);
+/* Decodes JPEG, PNG, WebP, BMP, GIF or PPM bytes to RGB8 (Pillow-equivalent) and preprocesses
+ * them; `name` (may be NULL) starts decode error messages. */
+silkie_status silkie_session_preprocess_encoded(const void *data, size_t n, const char *name,
+                                                uint32_t size, float *chw);
 
 /* Verification dumps are safetensors files (runtime/model's writer). */
 typedef silkie_st_tensor silkie_dump_tensor;

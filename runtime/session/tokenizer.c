@@ -402,10 +402,10 @@ int32_t silkie_tokenizer_special_id(const silkie_tokenizer *t, const char *liter
     return -1;
 }
 
-void silkie_encode_params_init(silkie_encode_params *p)
+void silkie_encode_params_init_size(silkie_encode_params *p, size_t size)
 {
-    if (!p) return;
-    *p = (silkie_encode_params){.struct_size = sizeof *p, .specials = SILKIE_SPECIALS_ALL};
+    silkie_encode_params d = {.specials = SILKIE_SPECIALS_ALL};
+    sk_params_fill(p, size, &d, sizeof d);
 }
 
 void silkie_text_free(void *p) { silkie_free(p); }

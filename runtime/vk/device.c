@@ -25,7 +25,7 @@ const char *silkie_vk_result_name(VkResult r)
         SK_R(VK_ERROR_FORMAT_NOT_SUPPORTED) SK_R(VK_ERROR_FRAGMENTED_POOL)
         SK_R(VK_ERROR_UNKNOWN) SK_R(VK_ERROR_OUT_OF_POOL_MEMORY)
         SK_R(VK_ERROR_INVALID_EXTERNAL_HANDLE) SK_R(VK_ERROR_FRAGMENTATION)
-        SK_R(VK_PIPELINE_COMPILE_REQUIRED)
+        SK_R(VK_PIPELINE_COMPILE_REQUIRED) SK_R(VK_ERROR_INVALID_SHADER_NV)
 #undef SK_R
     default: return "VK_RESULT_UNKNOWN";
     }
@@ -91,6 +91,7 @@ static int has_instance_ext(const char *layer, const char *name)
 
 static silkie_status create_instance(silkie_vk_device *d)
 {
+    SK_CHECK(silkie_vk_loader_open());
     uint32_t loader_version = 0;
     /* vkEnumerateInstanceVersion is missing from 1.0 loaders; reaching it through the loader
      * also tells us whether a loader works at all. */
@@ -432,8 +433,10 @@ static silkie_status create_device(silkie_vk_device *d, const silkie_vk_device_p
 
 static void fill_caps(silkie_vk_device *d, const silkie_vk_device_params *p)
 {
+    VkPhysicalDeviceDriverProperties drv = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
     VkPhysicalDeviceSubgroupProperties sg = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &drv};
     VkPhysicalDeviceProperties2 pp2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
                                        .pNext = &sg};
     vkGetPhysicalDeviceProperties2(d->phys, &pp2);
@@ -446,6 +449,7 @@ static void fill_caps(silkie_vk_device *d, const silkie_vk_device_params *p)
     c->device_type = (uint32_t)pp->deviceType;
     c->api_version = pp->apiVersion;
     c->driver_version = pp->driverVersion;
+    snprintf(c->driver_name, sizeof c->driver_name, "%s %s", drv.driverName, drv.driverInfo);
     c->max_storage_buffer_range = l->maxStorageBufferRange;
     if (p->max_binding_bytes && p->max_binding_bytes < c->max_storage_buffer_range)
         c->max_storage_buffer_range = p->max_binding_bytes;
@@ -509,6 +513,8 @@ silkie_status silkie_vk_device_create(const silkie_vk_device_params *p_in, silki
 {
     if (!out) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "vk_device_create: out is NULL");
     *out = NULL;
+    /* A mistyped SILKIE_FAULT must not silently run without the fault it asked for. */
+    SK_CHECK(sk_fault_init());
     silkie_vk_device_params p;
     silkie_vk_device_params_init(&p);
     if (p_in) {
@@ -522,7 +528,7 @@ silkie_status silkie_vk_device_create(const silkie_vk_device_params *p_in, silki
     if (!d) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "vk_device_create: %zu bytes", sizeof *d);
     d->validation = p.validation || env_on("SILKIE_VALIDATE");
     d->profile = p.profile || env_on("SILKIE_PROFILE");
-    const char *want = silkie_env("SILKIE_DEVICE");
+    const char *want = p.exact_device ? NULL : silkie_env("SILKIE_DEVICE");
     if (!want || !*want) want = p.device;
     const char *cache = p.pipeline_cache_path;
     if (!cache || !*cache) cache = silkie_env("SILKIE_PIPELINE_CACHE");
@@ -576,6 +582,8 @@ uint32_t silkie_vk_validation_messages(const silkie_vk_device *d)
 
 int silkie_vk_device_lost(const silkie_vk_device *d) { return d ? d->lost : 0; }
 
+uint32_t silkie_vk_pipeline_count(const silkie_vk_device *d) { return d ? d->n_pipes : 0; }
+
 uint64_t silkie_vk_offset_alignment(const silkie_vk_device *d) { return d ? d->offset_align : 1; }
 
 silkie_status silkie_vk_device_wait_idle(silkie_vk_device *d)
@@ -583,5 +591,23 @@ silkie_status silkie_vk_device_wait_idle(silkie_vk_device *d)
     if (!d) return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "vk_device_wait_idle: device is NULL");
     SK_VK_ALIVE(d, "vk_device_wait_idle");
     SK_VK(d, vkDeviceWaitIdle(d->dev));
+    return SILKIE_OK;
+}
+
+silkie_status silkie_vk_physical_count(uint32_t *n, uint32_t *loader_version)
+{
+    *n = 0;
+    *loader_version = 0;
+    SK_CHECK(silkie_vk_loader_open());
+    PFN_vkEnumerateInstanceVersion ev =
+        (PFN_vkEnumerateInstanceVersion)vkGetInstanceProcAddr(NULL, "vkEnumerateInstanceVersion");
+    if (ev && ev(loader_version) != VK_SUCCESS) *loader_version = 0;
+    silkie_vk_device tmp;
+    memset(&tmp, 0, sizeof tmp);
+    SK_CHECK(create_instance(&tmp));
+    VkResult r = vkEnumeratePhysicalDevices(tmp.instance, n, NULL);
+    vkDestroyInstance(tmp.instance, NULL);
+    if (r != VK_SUCCESS) return SK_FAIL(SILKIE_ERR_NO_DEVICE, "vulkan: cannot list devices (%s)",
+                                        silkie_vk_result_name(r));
     return SILKIE_OK;
 }

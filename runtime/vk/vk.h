@@ -24,7 +24,8 @@ typedef struct silkie_vk_device_params {
     uint32_t validation;
     /* 1: timestamp every dispatch and print a per-op table at destroy (SILKIE_PROFILE=1 also). */
     uint32_t profile;
-    /* Path of the persistent pipeline cache; NULL = SILKIE_PIPELINE_CACHE or none. */
+    /* Persistent pipeline cache file; NULL = SILKIE_PIPELINE_CACHE, else the user's cache
+     * folder ($XDG_CACHE_HOME/silkie); "off" = none (pipeline.c). */
     const char *pipeline_cache_path;
     /* 1: never use cooperative-matrix / int-dot paths (testing fallbacks). */
     uint32_t disable_fast_paths;
@@ -34,15 +35,22 @@ typedef struct silkie_vk_device_params {
     /* Test hook: 1 treats the device as not unified, so WEIGHTS/ACTIVATIONS buffers are not
      * mapped and host transfers go through the staging buffer (the discrete-GPU path). */
     uint32_t force_staging;
+    /* 1: `device` alone chooses (SILKIE_DEVICE is ignored), as a device listing needs. */
+    uint32_t exact_device;
 } silkie_vk_device_params;
 
 void silkie_vk_device_params_init(silkie_vk_device_params *p);
+
+/* Physical devices the loader reports (*n) and the loader's instance version (0 when no loader
+ * works). SILKIE_ERR_NO_DEVICE when no instance can be created. */
+silkie_status silkie_vk_physical_count(uint32_t *n, uint32_t *loader_version);
 
 /* Features and limits probed at creation; logged once at INFO. */
 typedef struct silkie_vk_caps {
     char device_name[256];
     uint32_t vendor_id, device_id, device_type; /* VkPhysicalDeviceType */
     uint32_t api_version, driver_version;
+    char driver_name[512];                      /* driver name and version text */
     uint64_t max_storage_buffer_range;          /* bytes per binding */
     uint32_t max_shared_memory;                 /* bytes per workgroup */
     uint32_t max_workgroup_invocations;
@@ -65,6 +73,8 @@ typedef struct silkie_vk_caps {
 silkie_status silkie_vk_device_create(const silkie_vk_device_params *p, silkie_vk_device **out);
 void silkie_vk_device_destroy(silkie_vk_device *d);
 const silkie_vk_caps *silkie_vk_device_caps(const silkie_vk_device *d); /* borrowed */
+/* Compute pipelines built so far (silkie-cache reports it). */
+uint32_t silkie_vk_pipeline_count(const silkie_vk_device *d);
 /* Validation messages seen so far (warnings and errors); tests fail when non-zero. */
 uint32_t silkie_vk_validation_messages(const silkie_vk_device *d);
 /* 1 after VK_ERROR_DEVICE_LOST: every later call returns SILKIE_ERR_DEVICE_LOST. */
@@ -87,6 +97,9 @@ typedef enum silkie_vk_pool {
 silkie_status silkie_vk_buffer_create(silkie_vk_device *d, silkie_vk_pool pool, uint64_t size,
                                       silkie_vk_buffer **out);
 void silkie_vk_buffer_destroy(silkie_vk_buffer *b); /* NULL is fine; caller ensures GPU idle */
+/* Bytes of device memory the pools hold from the driver now (blocks, not buffers: a pool keeps
+ * one empty block for reuse). For leak checks and soak tests. */
+uint64_t silkie_vk_device_bytes(const silkie_vk_device *d);
 uint64_t silkie_vk_buffer_size(const silkie_vk_buffer *b);
 /* Host pointer for HOST buffers and for any buffer on unified-memory devices; NULL otherwise. */
 void *silkie_vk_buffer_map(silkie_vk_buffer *b);
@@ -166,5 +179,7 @@ typedef struct silkie_vk_profile_row {
 /* Copies up to max rows (sorted by total time); returns the number of rows available. */
 uint32_t silkie_vk_profile(const silkie_vk_device *d, silkie_vk_profile_row *rows, uint32_t max);
 void silkie_vk_profile_print(const silkie_vk_device *d); /* to the log at WARN level */
+/* Forgets the totals so far (silkie-bench-ops times one case at a time). */
+void silkie_vk_profile_reset(silkie_vk_device *d);
 
 #endif /* SILKIE_VK_H */

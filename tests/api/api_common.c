@@ -144,8 +144,5 @@ void api_cleanup(void)
 
 int api_write_file(const char *path, const void *data, size_t n)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) return 0;
-    int ok = fwrite(data, 1, n, f) == n;
-    return (fclose(f) == 0) && ok;
+    return sk_write_file(path, data, n);
 }

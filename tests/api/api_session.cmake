@@ -21,6 +21,11 @@ if(TARGET silkie_api)
   endforeach()
   silkie_add_test(test_api_quant SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_api_quant.c
                   LIBS silkie_test_api LABELS api TIMEOUT 120 ARGS q8_0)
+  # No Vulkan loader on the machine (docs/SDK.md): CPU-only, so label unit (leak-checked).
+  silkie_add_test(test_no_loader SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_no_loader.c
+                  LIBS silkie_test_api LABELS unit TIMEOUT 60)
+  set_tests_properties(test_no_loader PROPERTIES
+                       ENVIRONMENT "SILKIE_VULKAN_LOADER=libsilkie-test-no-such-loader.so.1")
   add_test(NAME test_api_quant_q4_0 COMMAND test_api_quant q4_0)
   set_tests_properties(test_api_quant_q4_0 PROPERTIES LABELS api SKIP_RETURN_CODE 77
                        TIMEOUT 120 ENVIRONMENT "SILKIE_VALIDATE=1")

@@ -72,6 +72,26 @@ static void test_no_model(void)
     silkie_ask_params_init(NULL);
     silkie_bench_params_init(NULL);
 
+    /* An app built against an older header has a smaller struct: init writes only its bytes
+     * and records that size; one built against a newer header gets its extra tail zeroed. */
+    union {
+        silkie_model_params p;
+        unsigned char b[sizeof(silkie_model_params) + 32];
+    } old;
+    memset(&old, 0xA5, sizeof old);
+    silkie_model_params_init_size(&old.p, 12);
+    SK_TEST_CHECK(old.p.struct_size == 12, "struct_size is the app's size");
+    for (size_t i = 12; i < sizeof old.b; i++)
+        SK_TEST_CHECK(old.b[i] == 0xA5, "init wrote byte %zu of a 12-byte struct", i);
+    memset(&old, 0xA5, sizeof old);
+    silkie_model_params_init_size(&old.p, sizeof old.b);
+    SK_TEST_CHECK(old.p.struct_size == sizeof old.b, "struct_size of a newer app");
+    SK_TEST_CHECK(old.p.weight_type == SILKIE_DTYPE_F16, "defaults filled");
+    for (size_t i = sizeof old.p; i < sizeof old.b; i++)
+        SK_TEST_CHECK(old.b[i] == 0, "newer app's tail byte %zu not zeroed", i);
+    silkie_model_params_init_size(&old.p, 2); /* too small to hold struct_size: untouched */
+    SK_TEST_CHECK(old.p.struct_size == sizeof old.b, "a 2-byte struct was written");
+
     EXPECT(silkie_set_allocator(NULL), SILKIE_ERR_INVALID_ARGUMENT);
     silkie_allocator half = {.alloc = NULL};
     EXPECT(silkie_set_allocator(&half), SILKIE_ERR_INVALID_ARGUMENT);

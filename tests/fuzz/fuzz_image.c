@@ -1,6 +1,7 @@
-/* Image-input fuzzing: JPEG / PPM decode (with EXIF and scaled decode) and Motion-JPEG
- * splitting. A libFuzzer target with -DSILKIE_FUZZ=ON (clang), and a deterministic replay of
- * seeds and seeded mutations in the normal suite (SK_FUZZ_REPLAY).
+/* Image-input fuzzing: JPEG / PPM / PNG / WebP / BMP / GIF decode (with EXIF and scaled JPEG
+ * decode) and Motion-JPEG splitting. A libFuzzer target with -DSILKIE_FUZZ=ON (clang), and a
+ * deterministic replay of seeds and seeded mutations in the normal suite (SK_FUZZ_REPLAY); the
+ * seeds are built here (JPEG, PPM, MJPEG) and read from corpus/fuzz_image/ (the other formats).
  *
  * Input: byte 0 picks the mode and options, the rest is the file or stream. */
 #include <stdio.h>
@@ -32,6 +33,14 @@ static void decode_one(const uint8_t *d, size_t n, uint8_t opt)
         break;
     }
     case SILKIE_IMAGE_KIND_PPM: st = silkie_ppm_decode(d, n, opt & 1, &g_img); break;
+    case SILKIE_IMAGE_KIND_PNG:
+    case SILKIE_IMAGE_KIND_WEBP:
+    case SILKIE_IMAGE_KIND_BMP:
+    case SILKIE_IMAGE_KIND_GIF:
+        st = silkie_image_decode(g_dec, d, n, "fuzz", &g_img);
+        if (st != SILKIE_OK && (g_img.width || g_img.height)) abort(); /* stale size */
+        if (st == SILKIE_OK && g_img.channels != 3) abort();
+        break;
     default: st = silkie_jpeg_decode(g_dec, d, n, NULL, &g_img); break;
     }
     if (st == SILKIE_OK) {
@@ -112,13 +121,33 @@ static void run(const uint8_t *d, size_t n)
     LLVMFuzzerTestOneInput(d, n);
 }
 
+typedef struct seeds {
+    uint8_t *d[1024];
+    size_t n[1024];
+    int count;
+} seeds;
+
+/* The corpus files, in name order, after the built seeds. */
+static void add_corpus_file(const char *name, const uint8_t *data, size_t n, void *user)
+{
+    seeds *s = user;
+    SK_TEST_CHECK(s->count < 1024, "corpus file %s: more than 1024 seeds", name);
+    if (s->count >= 1024) return;
+    s->d[s->count] = silkie_malloc(n ? n : 1);
+    if (!s->d[s->count]) return;
+    if (n) memcpy(s->d[s->count], data, n);
+    s->n[s->count++] = n;
+}
+
 int main(void)
 {
-    enum { N_SEEDS = 4, N_MUT = 2000 };
-    uint8_t *seed[N_SEEDS];
-    size_t len[N_SEEDS];
+    /* Built seeds get many mutations each, the campaign's corpus files a few. */
+    enum { N_BUILT = 4, N_MUT = 2000, N_MUT_CORPUS = 16, MUT_CAP = 1 << 16 };
+    static seeds sd;
     size_t a, b;
     uint8_t *j1 = encode(24, 16, TJSAMP_420, &a), *j2 = encode(17, 9, TJSAMP_444, &b);
+    uint8_t **seed = sd.d;
+    size_t *len = sd.n;
     /* Seed 0: mode 0 + JPEG; 1: PPM; 2: MJPEG of two frames; 3: progressive-like grey JPEG. */
     seed[0] = silkie_malloc(a + 1), seed[0][0] = 0x06, memcpy(seed[0] + 1, j1, a), len[0] = a + 1;
     static const char ppm[] = "\x01P6\n# c\n3 2\n255\n0123456789abcdefgh";
@@ -129,14 +158,19 @@ int main(void)
     len[2] = a + b + 3;
     seed[3] = silkie_malloc(b + 1), seed[3][0] = 0x13, memcpy(seed[3] + 1, j2, b), len[3] = b + 1;
     silkie_free(j1), silkie_free(j2);
+    sd.count = N_BUILT;
+    const int n_files = sk_for_each_file(SK_FUZZ_IMAGE_CORPUS, add_corpus_file, &sd);
+    SK_TEST_CHECK(n_files >= 8, "corpus %s: %d files", SK_FUZZ_IMAGE_CORPUS, n_files);
+    const int n_seeds = sd.count;
 
     sk_rng r;
     sk_rng_seed(&r, 20261126);
-    uint8_t *m = silkie_malloc(8192);
+    uint8_t *m = silkie_malloc(MUT_CAP);
     uint64_t runs = 0;
-    for (int s = 0; s < N_SEEDS; s++) {
+    for (int s = 0; s < n_seeds; s++) {
         run(seed[s], len[s]);
-        for (int k = 0; k < N_MUT; k++) {
+        const int n_mut = s < N_BUILT ? N_MUT : N_MUT_CORPUS;
+        for (int k = 0; k < n_mut && len[s] >= 2 && len[s] <= MUT_CAP; k++) {
             size_t n = len[s];
             memcpy(m, seed[s], n);
             int edits = 1 + (int)(sk_rng_u32(&r) % 4);
@@ -153,12 +187,13 @@ int main(void)
         }
     }
     silkie_free(m);
-    for (int s = 0; s < N_SEEDS; s++) silkie_free(seed[s]);
+    for (int s = 0; s < n_seeds; s++) silkie_free(seed[s]);
     silkie_image_release(&g_img);
     silkie_jpeg_decoder_destroy(g_dec);
     SK_TEST_CHECK(silkie_alloc_live() == 0, "%lld allocations leaked",
                   (long long)silkie_alloc_live());
-    printf("fuzz_image_replay: %llu mutated inputs\n", (unsigned long long)runs);
+    printf("fuzz_image_replay: %d seeds (%d corpus files), %llu mutated inputs\n", n_seeds,
+           n_files, (unsigned long long)runs);
     return sk_test_result("fuzz_image_replay");
 }
 #endif

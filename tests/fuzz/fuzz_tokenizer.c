@@ -108,6 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef SK_FUZZ_REPLAY
+#include "harness.h"
+
 static const char *const k_seeds[] = {
     "\x00Hello, world!",
     "\x01<|im_start|>user\nhi<|im_end|>\n<img>a.jpg</img>",
@@ -119,6 +121,12 @@ static const char *const k_seeds[] = {
     "\x03\x57\x51\x02\x00\x59\x51\x02\x00\x61\x00\x00\x00\x5a\x51\x02\x00",
     "\x00    \n\n  aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 };
+
+static void replay_whole(const char *name, const uint8_t *data, size_t n, void *user)
+{
+    (void)name, (void)user;
+    LLVMFuzzerTestOneInput(data, n);
+}
 
 int main(void)
 {
@@ -152,8 +160,16 @@ int main(void)
             runs++;
         }
     }
+    /* The campaign's minimized corpus, each input whole. */
+    const int n_corpus = sk_for_each_file(SK_FUZZ_CORPUS_DIR "/fuzz_tokenizer", replay_whole, NULL);
     silkie_tokenizer_destroy(g_tok);
-    printf("fuzz_tokenizer_replay: %d inputs, no failures\n", runs);
+    if (n_corpus <= 0) {
+        fprintf(stderr, "fuzz_tokenizer_replay: no corpus in %s/fuzz_tokenizer\n",
+                SK_FUZZ_CORPUS_DIR);
+        return 1;
+    }
+    printf("fuzz_tokenizer_replay: %d inputs and %d corpus files, no failures\n", runs,
+           n_corpus);
     return 0;
 }
 #endif

@@ -30,6 +30,18 @@ static void sk_zb_put64(uint8_t *p, uint64_t v)
     sk_zb_put32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* CRC-32 of the zip format (reflected 0xEDB88320), bit by bit: test archives are small. */
+static uint32_t sk_zb_crc32(const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
 /* Returns a malloc'd archive (free with free()) or NULL. */
 static uint8_t *sk_zip_build(const sk_zb_entry *e, int n, size_t *out_size, int zip64)
 {
@@ -48,6 +60,7 @@ static uint8_t *sk_zip_build(const sk_zb_entry *e, int n, size_t *out_size, int 
         sk_zb_put32(b + p, 0x04034b50u);
         sk_zb_put16(b + p + 4, 45);
         sk_zb_put16(b + p + 8, e[i].method);
+        sk_zb_put32(b + p + 14, sk_zb_crc32(e[i].data, e[i].size));
         sk_zb_put32(b + p + 18, (uint32_t)e[i].size);
         sk_zb_put32(b + p + 22, (uint32_t)e[i].size);
         sk_zb_put16(b + p + 26, (uint32_t)nl);
@@ -66,6 +79,7 @@ static uint8_t *sk_zip_build(const sk_zb_entry *e, int n, size_t *out_size, int 
         sk_zb_put16(b + p + 4, 45);
         sk_zb_put16(b + p + 6, 45);
         sk_zb_put16(b + p + 10, e[i].method);
+        sk_zb_put32(b + p + 16, sk_zb_crc32(e[i].data, e[i].size));
         sk_zb_put16(b + p + 28, (uint32_t)nl);
         if (zip64) {
             sk_zb_put32(b + p + 20, 0xffffffffu);

@@ -201,13 +201,19 @@ int main(int argc, char **argv)
     expect(l, n, 2, "skipped", "unchanged");
     expect(l, n, 3, "ok", NULL);
 
-    /* A source that cannot be opened is an error with exit code 1. */
+    /* A device that is no camera cannot be opened: an error with exit code 1. (A path that does
+     * not exist is a usage error, 2, before anything is opened.) */
     snprintf(cmd, sizeof cmd,
-             "\"%s\" camera --model \"%s\" --device /nonexistent/video9 \"" QUESTION
+             "\"%s\" camera --model \"%s\" --camera /dev/null \"" QUESTION "\" 2>/dev/null", cli,
+             model);
+    rc = run_json(cmd, l, &n);
+    SK_TEST_CHECK(rc != -1 && WEXITSTATUS(rc) == 1, "not a camera: exit status %d", rc);
+    snprintf(cmd, sizeof cmd,
+             "\"%s\" camera --model \"%s\" --camera /nonexistent/video9 \"" QUESTION
              "\" 2>/dev/null",
              cli, model);
     rc = run_json(cmd, l, &n);
-    SK_TEST_CHECK(rc != -1 && WEXITSTATUS(rc) == 1, "missing camera: exit status %d", rc);
+    SK_TEST_CHECK(rc != -1 && WEXITSTATUS(rc) == 2, "missing camera: exit status %d", rc);
 
     tjFree(j1);
     tjFree(j2);

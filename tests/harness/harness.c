@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,14 +128,52 @@ void *sk_read_file(const char *path, size_t *size)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    void *p = silkie_malloc(n > 0 ? (size_t)n : 1);
+    if (n < 0) n = 0;
+    char *p = silkie_malloc((size_t)n + 1); /* NUL-terminated, so text can be searched */
     if (p && n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) {
         silkie_free(p);
         p = NULL;
     }
+    if (p) p[n] = 0;
     fclose(f);
     if (p && size) *size = (size_t)n;
     return p;
+}
+
+int sk_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(data, 1, n, f) == n;
+    if (f && fclose(f) != 0) ok = 0;
+    SK_TEST_CHECK(ok, "cannot write %s", path);
+    return ok;
+}
+
+static int visible(const struct dirent *e) { return e->d_name[0] != '.'; }
+
+int sk_for_each_file(const char *dir, sk_file_fn fn, void *user)
+{
+    struct dirent **list = NULL;
+    const int n = scandir(dir, &list, visible, alphasort);
+    if (n < 0) return -1;
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name);
+        size_t size = 0;
+        uint8_t *whole = sk_read_file(path, &size);
+        uint8_t *exact = whole ? malloc(size ? size : 1) : NULL;
+        if (exact) {
+            memcpy(exact, whole, size);
+            fn(list[i]->d_name, exact, size, user);
+            count++;
+        }
+        free(exact);
+        silkie_free(whole);
+        free(list[i]);
+    }
+    free(list);
+    return count;
 }
 
 int sk_spawn(char *const argv[], const char *out_path)

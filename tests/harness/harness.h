@@ -69,7 +69,15 @@ int sk_run_capture(const char *exe, const char *args, char *out, size_t cap);
 
 /* Path of the shared reference folder (../shared beside the repository); NULL when absent. */
 const char *sk_shared_dir(void);
-/* Reads a whole file; caller frees with silkie_free. NULL when missing. */
+/* Reads a whole file (with a NUL after its bytes); caller frees with silkie_free. NULL when
+ * missing. */
 void *sk_read_file(const char *path, size_t *size);
+/* Writes n bytes to path (replacing it); 1 on success, else 0 with a failed check naming it. */
+int sk_write_file(const char *path, const void *data, size_t n);
+/* Calls fn with the bytes of every file in dir (names starting with '.' skipped), in name order so
+ * every machine replays the same sequence; the buffer is exactly n bytes (an over-read trips
+ * ASan) and freed after the call. Returns how many files, -1 when dir cannot be read. */
+typedef void (*sk_file_fn)(const char *name, const uint8_t *data, size_t n, void *user);
+int sk_for_each_file(const char *dir, sk_file_fn fn, void *user);
 
 #endif

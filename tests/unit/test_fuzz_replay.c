@@ -23,8 +23,42 @@
 #define SK_FUZZ_ENTRY fuzz_config_entry
 #include "fuzz_config.c"
 #undef SK_FUZZ_ENTRY
+#define SK_FUZZ_ENTRY fuzz_verify_entry
+#include "fuzz_verify.c"
+#undef SK_FUZZ_ENTRY
 
 typedef int (*entry_fn)(const uint8_t *, size_t);
+
+/* Each entry point and the libFuzzer target (tests/fuzz/fuzz_NAME.c) it is. */
+static const struct {
+    const char *name;
+    entry_fn fn;
+} k_targets[] = {
+    {"safetensors", fuzz_safetensors_entry}, {"zip", fuzz_zip_entry},
+    {"pickle", fuzz_pickle_entry},           {"gguf", fuzz_gguf_entry},
+    {"config", fuzz_config_entry},           {"verify", fuzz_verify_entry},
+};
+
+static const char *target_name(entry_fn fn)
+{
+    for (size_t i = 0; i < SK_ARRAY_LEN(k_targets); i++)
+        if (k_targets[i].fn == fn) return k_targets[i].name;
+    return "unknown";
+}
+
+/* SK_FUZZ_SEEDS=DIR writes every seed to DIR/fuzz_NAME/ (created beforehand), the starting
+ * corpus of a fuzzing campaign (docs/FILES.md, "Fuzzing"). */
+static void write_seed(entry_fn fn, const char *what, const uint8_t *seed, size_t n)
+{
+    const char *dir = getenv("SK_FUZZ_SEEDS");
+    if (!dir || !*dir) return;
+    char path[2048];
+    snprintf(path, sizeof path, "%s/fuzz_%s/%s", dir, target_name(fn), what);
+    for (char *c = path + strlen(dir) + 1; *c; c++)
+        if (*c == ' ') *c = '_';
+    FILE *f = fopen(path, "wb");
+    SK_TEST_CHECK(f && fwrite(seed, 1, n, f) == n && fclose(f) == 0, "writing %s", path);
+}
 
 #define MUTATIONS 400
 
@@ -65,6 +99,7 @@ static void replay(const char *what, entry_fn fn, const uint8_t *seed, size_t n,
         fprintf(stderr, "%s: no seed\n", what);
         return;
     }
+    write_seed(fn, what, seed, n);
     int64_t live = silkie_alloc_live();
     size_t cap = n + 64 * 4;
     uint8_t *b = malloc(cap);
@@ -91,6 +126,13 @@ static void replay(const char *what, entry_fn fn, const uint8_t *seed, size_t n,
     free(b);
     SK_TEST_CHECK(silkie_alloc_live() == live, "%s: leak of %lld", what,
                   (long long)(silkie_alloc_live() - live));
+}
+
+static void replay_whole(const char *name, const uint8_t *data, size_t n, void *user)
+{
+    (void)name;
+    (*(const entry_fn *)user)(data, n);
+    g_runs++;
 }
 
 static uint32_t le32(const uint8_t *p)
@@ -186,6 +228,42 @@ int main(void)
     replay("gguf", fuzz_gguf_entry, b, n, 8);
     silkie_free(b);
     remove("fuzz_seed.gguf");
+    /* The same with the integrity keys, sealed: what silkie-verify checks. */
+    SK_TEST_OK(silkie_gguf_writer_create("fuzz_seed_sealed.gguf", 0, &w));
+    silkie_gguf_sums sums = {0};
+    silkie_gguf_selftest v;
+    silkie_gguf_selftest_slots slots;
+    silkie_gguf_selftest_inputs(&v, false);
+    if (w) {
+        SK_TEST_OK(silkie_gguf_writer_enable_checksums(w));
+        SK_TEST_OK(silkie_gguf_writer_add_str(w, "general.architecture", "qwen"));
+        SK_TEST_OK(silkie_gguf_selftest_reserve(w, &v, &slots));
+        SK_TEST_OK(silkie_gguf_writer_add_tensor(w, "t.f32", SILKIE_DTYPE_F32, 2, shape));
+        SK_TEST_OK(silkie_gguf_writer_add_tensor(w, "t.q4", SILKIE_DTYPE_Q4_0, 2, shape));
+        SK_TEST_OK(silkie_gguf_writer_write(w, data, sizeof data));
+        uint8_t q[36] = {0};
+        SK_TEST_OK(silkie_gguf_writer_write(w, q, sizeof q));
+        SK_TEST_OK(silkie_gguf_writer_finish_sums(w, &sums));
+        v.n_prompt = 5;
+        silkie_gguf_patch pt[4];
+        uint32_t np = silkie_gguf_selftest_patches(&v, &slots, pt);
+        SK_TEST_OK(silkie_gguf_seal("fuzz_seed_sealed.gguf", &sums, pt, np));
+        silkie_gguf_sums_release(&sums);
+    }
+    b = sk_read_file("fuzz_seed_sealed.gguf", &n);
+    replay("verify", fuzz_verify_entry, b, n, 9);
+    silkie_free(b);
+    remove("fuzz_seed_sealed.gguf");
+    /* The committed corpora: every input of the campaigns, whole. */
+    for (size_t i = 0; i < SK_ARRAY_LEN(k_targets); i++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/fuzz_%s", SK_FUZZ_CORPUS_DIR, k_targets[i].name);
+        const int64_t live = silkie_alloc_live();
+        const int n_files = sk_for_each_file(dir, replay_whole, (void *)&k_targets[i].fn);
+        SK_TEST_CHECK(n_files > 0, "corpus %s: %d inputs", dir, n_files);
+        SK_TEST_CHECK(silkie_alloc_live() == live, "corpus %s: leak of %lld", dir,
+                      (long long)(silkie_alloc_live() - live));
+    }
     printf("%llu fuzz inputs replayed\n", (unsigned long long)g_runs);
     return sk_test_result("test_fuzz_replay");
 }

@@ -1,9 +1,8 @@
 /* Runs the training-data fuzz entry points (preference JSONL reader, VLFeedback converter, PEFT
- * adapter config) over the committed corpus, built-in seeds, their prefixes and deterministic
- * mutations, so the normal suite and its ASan/UBSan build exercise them without libFuzzer.
- * The entry points abort on a broken invariant; what is tested here is that nothing crashes,
- * trips a sanitizer, or leaks. */
-#include <dirent.h>
+ * adapter config) over the committed corpus (each input whole) and over built-in seeds, their
+ * prefixes and deterministic mutations, so the normal suite and its ASan/UBSan build exercise
+ * them without libFuzzer. The entry points abort on a broken invariant; what is tested here is
+ * that nothing crashes, trips a sanitizer, or leaks. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -102,28 +101,24 @@ static void replay(const char *what, entry_fn fn, const uint8_t *seed, size_t n,
                   (long long)(silkie_alloc_live() - live));
 }
 
-/* Every file of the target's corpus folder; returns how many. */
-static int replay_corpus(const char *target, entry_fn fn, uint64_t salt)
+static void replay_whole(const char *name, const uint8_t *data, size_t n, void *user)
 {
-    char dir[1024], path[2048];
+    (void)name;
+    run_one(*(const entry_fn *)user, data, n);
+}
+
+/* Every input of the target's corpus folder (the campaign's minimized corpus), whole; returns
+ * how many. */
+static int replay_corpus(const char *target, entry_fn fn)
+{
+    char dir[1024];
     snprintf(dir, sizeof dir, "%s/%s", SK_FUZZ_CORPUS_DIR, target);
-    DIR *d = opendir(dir);
-    SK_TEST_CHECK(d != NULL, "corpus folder %s", dir);
-    if (!d) return 0;
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        size_t n = 0;
-        uint8_t *b = sk_read_file(path, &n);
-        if (!b) continue;
-        replay(path, fn, b, n, salt + (uint64_t)count * 101);
-        silkie_free(b);
-        count++;
-    }
-    closedir(d);
-    return count;
+    const int64_t live = silkie_alloc_live();
+    const int n = sk_for_each_file(dir, replay_whole, &fn);
+    SK_TEST_CHECK(n > 0, "corpus folder %s: %d inputs", dir, n);
+    SK_TEST_CHECK(silkie_alloc_live() == live, "%s: leak of %lld", dir,
+                  (long long)(silkie_alloc_live() - live));
+    return n;
 }
 
 static const char *const k_seeds_pref[] = {
@@ -169,9 +164,9 @@ int main(void)
 {
     silkie_log_set_level(SILKIE_LOG_ERROR); /* malformed records are logged at WARN */
     int files = 0;
-    files += replay_corpus("fuzz_pref_reader", fuzz_pref_reader_entry, 1000);
-    files += replay_corpus("fuzz_vlfeedback", fuzz_vlfeedback_entry, 2000);
-    files += replay_corpus("fuzz_lora_config", fuzz_lora_config_entry, 3000);
+    files += replay_corpus("fuzz_pref_reader", fuzz_pref_reader_entry);
+    files += replay_corpus("fuzz_vlfeedback", fuzz_vlfeedback_entry);
+    files += replay_corpus("fuzz_lora_config", fuzz_lora_config_entry);
     replay_builtin("pref builtin", fuzz_pref_reader_entry, k_seeds_pref,
                    SK_ARRAY_LEN(k_seeds_pref), 10);
     replay_builtin("vlfeedback builtin", fuzz_vlfeedback_entry, k_seeds_vlf,

@@ -24,15 +24,6 @@ static uint8_t *st_build(const char *json, const void *data, size_t dlen, size_t
     return b;
 }
 
-static void write_file(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    SK_TEST_CHECK(f != NULL, "cannot write %s", path);
-    if (!f) return;
-    fwrite(p, 1, n, f);
-    fclose(f);
-}
-
 static silkie_status parse(const char *json, const void *data, size_t dlen)
 {
     size_t n;
@@ -256,13 +247,13 @@ static void test_sharded(void)
                            k_vals + 2, 16, &n2);
     char p[256];
     snprintf(p, sizeof p, "%s/a.safetensors", dir);
-    write_file(p, s1, n1);
+    sk_write_file(p, s1, n1);
     snprintf(p, sizeof p, "%s/b.safetensors", dir);
-    write_file(p, s2, n2);
+    sk_write_file(p, s2, n2);
     snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
     const char *idx = "{\"metadata\":{\"total_size\":24},\"weight_map\":{\"x\":\"a.safetensors\","
                       "\"y\":\"b.safetensors\",\"z\":\"b.safetensors\"}}";
-    write_file(p, idx, strlen(idx));
+    sk_write_file(p, idx, strlen(idx));
     silkie_weights *w = NULL;
     SK_TEST_OK(silkie_weights_open(dir, &w));
     if (w) {
@@ -287,7 +278,7 @@ static void test_sharded(void)
                                   SILKIE_ERR_BAD_FILE, SILKIE_ERR_BAD_FILE, SILKIE_ERR_BAD_FILE,
                                   SILKIE_ERR_IO, SILKIE_ERR_BAD_FILE};
     for (size_t i = 0; i < SK_ARRAY_LEN(bad); i++) {
-        write_file(p, bad[i], strlen(bad[i]));
+        sk_write_file(p, bad[i], strlen(bad[i]));
         w = NULL;
         silkie_status st = silkie_weights_open(dir, &w);
         SK_TEST_CHECK(st == want[i] && !w && silkie_last_error()[0], "bad index %zu: %s (%s)", i,

@@ -193,7 +193,7 @@ static void check_no_temp(const char *what)
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d)))
-        SK_TEST_CHECK(!strstr(e->d_name, ".tmp."), "%s: leftover %s", what, e->d_name);
+        SK_TEST_CHECK(!strstr(e->d_name, ".tmp"), "%s: leftover %s", what, e->d_name);
     closedir(d);
 }
 

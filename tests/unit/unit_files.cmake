@@ -6,3 +6,6 @@ foreach(t safetensors torch_bin model_config gguf weights_alloc fuzz_replay)
   # zip_build.h and the fuzz sources live beside the fuzz targets.
   target_include_directories(test_${t} PRIVATE ${PROJECT_SOURCE_DIR}/tests/fuzz)
 endforeach()
+# The fuzzing campaign's minimized corpora (tests/fuzz/corpus/fuzz_NAME), each input once.
+target_compile_definitions(test_fuzz_replay PRIVATE
+                           SK_FUZZ_CORPUS_DIR="${PROJECT_SOURCE_DIR}/tests/fuzz/corpus")

@@ -95,6 +95,8 @@ typedef enum silkie_log_level {
 SILKIE_API uint32_t silkie_version_number(void);
 /* "0.1.0"; static storage. */
 SILKIE_API const char *silkie_version_string(void);
+/* "0.1.0 (commit 1a2b3c4d5e6f, RelWithDebInfo)": the version and how this library was built. */
+SILKIE_API const char *silkie_build_string(void);
 
 /* "SILKIE_ERR_BAD_MODEL" etc.; static storage; "SILKIE_STATUS_UNKNOWN" for other values. */
 SILKIE_API const char *silkie_status_name(silkie_status st);
@@ -138,6 +140,10 @@ SILKIE_API silkie_status silkie_set_allocator(const silkie_allocator *a);
 typedef struct silkie_model silkie_model;     /* opaque; shareable across threads */
 typedef struct silkie_session silkie_session; /* opaque; one thread at a time */
 
+/* Progress of long work, for progress displays: `stage` names it ("loading", "encoding image",
+ * "prefill"), `done` of `total` units. Called on the thread doing the work; keep it short. */
+typedef void (*silkie_progress_fn)(const char *stage, uint64_t done, uint64_t total, void *user);
+
 typedef struct silkie_model_params {
     uint32_t struct_size;       /* set by silkie_model_params_init() */
     /* Storage types; init sets F16 (SILKIE_DTYPE_F32 is 0, so 0 cannot mean "default"). */
@@ -148,9 +154,26 @@ typedef struct silkie_model_params {
     uint32_t text_only;         /* 1 = skip the vision tower */
     uint32_t max_layers;        /* >0: load only the first LLM blocks (benchmarks, tests) */
     const char *adapter;        /* PEFT adapter folder applied unmerged; NULL = none */
+    /* Called during the load and, for the model's sessions, during image encodes and long
+     * prefills. NULL = none. */
+    silkie_progress_fn progress;
+    void *progress_user;
+    uint32_t verify; /* 1: check every checksum (GGUF) and every zip CRC (.bin) while loading */
+    /* Compiled-pipeline cache file (silkie-cache writes one ahead of time), read at load and
+     * rewritten atomically at destroy when new pipelines were built. A file made for another
+     * device, driver or shader set is ignored with a log line. NULL = SILKIE_PIPELINE_CACHE or
+     * else $XDG_CACHE_HOME/silkie/pipelines-<vendor>-<device>.bin; "off" = none. */
+    const char *pipeline_cache;
     /* new fields are added here, at the end, and nowhere else */
 } silkie_model_params;
-SILKIE_API void silkie_model_params_init(silkie_model_params *p);
+/* Every *_params_init(p) fills p with the defaults. It is an inline that passes the app's
+ * sizeof to the exported *_init_size, so a newer library never writes past the struct of an app
+ * built against an older header. */
+SILKIE_API void silkie_model_params_init_size(silkie_model_params *p, size_t size);
+static inline void silkie_model_params_init(silkie_model_params *p)
+{
+    silkie_model_params_init_size(p, sizeof *p);
+}
 
 /* Opens a model folder (config.json, generation_config.json, qwen.tiktoken and the weights as
  * safetensors or PyTorch .bin shards) or a .gguf file written by silkie-pack (config, tokenizer
@@ -186,22 +209,56 @@ SILKIE_API uint64_t silkie_model_weight_bytes(const silkie_model *m);
 /* Borrowed; valid while m lives. */
 SILKIE_API const char *silkie_model_device_name(const silkie_model *m);
 
+/* One Vulkan device as the runtime sees it (silkie_devices_list). */
+typedef struct silkie_device_info {
+    uint32_t index;            /* what silkie_model_params.device accepts ("0", "1", ...) */
+    uint32_t usable;           /* 0: the runtime cannot use it; `reason` says why */
+    char name[256];
+    char type[16];             /* "discrete", "integrated", "virtual", "cpu" or "other" */
+    char driver[512];          /* driver name and version */
+    uint32_t vendor_id, device_id;
+    uint32_t api_version;      /* Vulkan version, VK_MAKE_API_VERSION layout */
+    uint64_t memory_bytes;     /* device-local heap */
+    uint32_t subgroup_size;
+    /* Features the runtime uses when present. */
+    uint32_t fp16;             /* shaderFloat16 arithmetic */
+    uint32_t storage16;        /* 16-bit storage buffers */
+    uint32_t int8;             /* shaderInt8 */
+    uint32_t int_dot;          /* integer dot product */
+    uint32_t coopmat;          /* f16 cooperative matrices (tensor cores) */
+    uint32_t unified_memory;   /* device-local memory the host can map */
+    uint32_t timestamps;       /* GPU timestamps on the compute queue */
+    char reason[256];
+} silkie_device_info;
+
+/* Lists the Vulkan devices: up to max entries in out, *n = how many the loader reports.
+ * *loader_version (may be NULL) = the Vulkan loader's version, 0 when none works.
+ * SILKIE_ERR_NO_DEVICE (with a message) when no Vulkan loader or driver works. */
+SILKIE_API silkie_status silkie_devices_list(silkie_device_info *out, uint32_t max, uint32_t *n,
+                                             uint32_t *loader_version);
+
 typedef struct silkie_session_params {
     uint32_t struct_size;      /* set by silkie_session_params_init() */
-    uint32_t n_ctx;            /* tokens of KV cache; 0 = 4096 */
+    uint32_t n_ctx;            /* tokens of KV cache; 0 = the model's seq_length; at most its
+                                  max_position_embeddings */
     uint32_t n_batch;          /* largest prefill chunk; 0 = 512 */
     silkie_dtype kv_type;      /* F16 (set by init) or F32 */
-    /* Sampling. Negative values mean "the checkpoint's generation_config.json". */
-    float temperature;         /* 0 = greedy */
-    int32_t top_k;             /* 0 = off */
-    float top_p;               /* >= 1 = off */
-    float repetition_penalty;  /* 1 = off */
+    /* Sampling. Negative values mean "the checkpoint's generation_config.json"; others must lie
+     * in the ranges that file is held to (NaN never does): SILKIE_ERR_INVALID_ARGUMENT. */
+    float temperature;         /* 0 = greedy; at most 10000 */
+    int32_t top_k;             /* 0 = off; at most 2^24 */
+    float top_p;               /* (0, 1]; 1 = off */
+    float repetition_penalty;  /* [0.001, 1000]; 1 = off */
     int32_t max_new_tokens;    /* per answer */
     uint64_t seed;
     const char *system;        /* NULL = "You are a helpful assistant." */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_session_params;
-SILKIE_API void silkie_session_params_init(silkie_session_params *p);
+SILKIE_API void silkie_session_params_init_size(silkie_session_params *p, size_t size);
+static inline void silkie_session_params_init(silkie_session_params *p)
+{
+    silkie_session_params_init_size(p, sizeof *p);
+}
 
 SILKIE_API silkie_status silkie_session_create(silkie_model *m, const silkie_session_params *p,
                                                silkie_session **out);
@@ -234,7 +291,11 @@ typedef struct silkie_ask_params {
                                   hidden_layer0, greedy_ids (single image, first question) */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_ask_params;
-SILKIE_API void silkie_ask_params_init(silkie_ask_params *p);
+SILKIE_API void silkie_ask_params_init_size(silkie_ask_params *p, size_t size);
+static inline void silkie_ask_params_init(silkie_ask_params *p)
+{
+    silkie_ask_params_init_size(p, sizeof *p);
+}
 
 /* Appends the question (and pending images) as a user turn, generates the answer and keeps both
  * in the session for the next turn. p may be NULL. SILKIE_ERR_CONTEXT_FULL when the turn does
@@ -281,9 +342,15 @@ typedef struct silkie_bench_params {
     uint32_t decode_tokens;    /* 0 = 128 */
     uint32_t skip_vision;      /* 1: no image-encode measurement */
     const char *device;        /* as in silkie_model_params */
+    silkie_progress_fn progress; /* upload, image encode, prefill and decode; NULL = none */
+    void *progress_user;
     /* new fields are added here, at the end, and nowhere else */
 } silkie_bench_params;
-SILKIE_API void silkie_bench_params_init(silkie_bench_params *p);
+SILKIE_API void silkie_bench_params_init_size(silkie_bench_params *p, size_t size);
+static inline void silkie_bench_params_init(silkie_bench_params *p)
+{
+    silkie_bench_params_init_size(p, sizeof *p);
+}
 
 typedef struct silkie_bench_result {
     char device_name[256];
@@ -297,6 +364,11 @@ typedef struct silkie_bench_result {
     double copy_gb_s;             /* copy-shader bandwidth on the same device */
     double decode_bound_tok_s;    /* copy_gb_s / llm_bytes_per_token */
     uint32_t n_layers, vision_layers, prefill_tokens, decode_tokens;
+    /* The decode loop samples greedily on the device, as a greedy session does, and feeds each
+     * token back. Per decode token: */
+    uint32_t decode_dispatches_per_token;   /* compute dispatches in the replayed decode list */
+    double decode_readback_bytes_per_token; /* device-written bytes the host reads */
+    double decode_host_ms_per_token;        /* host time outside the wait for the device */
 } silkie_bench_result;
 SILKIE_API silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result *out);
 #endif

@@ -1,4 +1,4 @@
-/* Silkie Edge: frame sources (V4L2 cameras, JPEG/PPM stills, directories, Motion-JPEG streams,
+/* Silkie Edge: frame sources (V4L2 cameras, still images, directories, Motion-JPEG streams,
  * frames pushed by the application) and their decode to 8-bit RGB.
  *
  * Usage:
@@ -82,7 +82,11 @@ typedef struct silkie_camera_params {
     /* new fields are added here, at the end, and nowhere else */
 } silkie_camera_params;
 
-SILKIE_API void silkie_camera_params_init(silkie_camera_params *p);
+SILKIE_API void silkie_camera_params_init_size(silkie_camera_params *p, size_t size);
+static inline void silkie_camera_params_init(silkie_camera_params *p)
+{
+    silkie_camera_params_init_size(p, sizeof *p);
+}
 
 /* A V4L2 capture device such as "/dev/video0". Negotiates MJPEG first, then YUYV, then NV12,
  * with mmap streaming buffers. Errors: SILKIE_ERR_CAMERA (cannot open, not a capture device,
@@ -90,12 +94,13 @@ SILKIE_API void silkie_camera_params_init(silkie_camera_params *p);
 SILKIE_API silkie_status silkie_camera_open_v4l2(const char *device,
                                                  const silkie_camera_params *p,
                                                  silkie_camera **out);
-/* One still image (JPEG, or binary PPM/PGM P6/P5), delivered once. Errors: SILKIE_ERR_IO,
- * SILKIE_ERR_BAD_IMAGE (checked at open). */
+/* One still image (JPEG, PNG, WebP, BMP, GIF's first frame, or binary PPM/PGM P6/P5, told apart
+ * by their first bytes), delivered once. Errors: SILKIE_ERR_IO, SILKIE_ERR_BAD_IMAGE (checked at
+ * open). */
 SILKIE_API silkie_status silkie_camera_open_file(const char *path, const silkie_camera_params *p,
                                                  silkie_camera **out);
-/* Every image of a directory, sorted by name (strcmp). Files that are not JPEG/PPM or fail to
- * decode are skipped and counted. Errors: SILKIE_ERR_IO. */
+/* Every image of a directory, sorted by name (strcmp). Files that are not a decodable image or
+ * fail to decode are skipped and counted. Errors: SILKIE_ERR_IO. */
 SILKIE_API silkie_status silkie_camera_open_dir(const char *path, const silkie_camera_params *p,
                                                 silkie_camera **out);
 /* A Motion-JPEG stream: concatenated JPEG files, from a path or from stdin with path "-".
@@ -125,8 +130,8 @@ SILKIE_API void silkie_camera_release(silkie_camera *cam, const silkie_frame *f)
 
 typedef enum silkie_skip_reason {
     SILKIE_SKIP_CORRUPT = 0,   /* the decoder rejected the data */
-    SILKIE_SKIP_TRUNCATED = 1, /* a JPEG without its end marker, or a short PPM */
-    SILKIE_SKIP_NOT_IMAGE = 2, /* directory entry that is not JPEG/PPM */
+    SILKIE_SKIP_TRUNCATED = 1, /* an image cut short (e.g. a JPEG without its end marker) */
+    SILKIE_SKIP_NOT_IMAGE = 2, /* directory entry that is not a decodable image */
     SILKIE_SKIP_TOO_LARGE = 3, /* dimensions beyond the documented limits */
     SILKIE_SKIP_DROPPED = 4,   /* live source: overwritten by a newer frame before acquire */
     SILKIE_SKIP_LATE = 5,      /* realtime pacing: arrived after its slot */

@@ -59,7 +59,11 @@ typedef struct silkie_train_params {
                                      config; NULL = "Qwen/Qwen-VL-Chat" */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_train_params;
-SILKIE_API void silkie_train_params_init(silkie_train_params *p);
+SILKIE_API void silkie_train_params_init_size(silkie_train_params *p, size_t size);
+static inline void silkie_train_params_init(silkie_train_params *p)
+{
+    silkie_train_params_init_size(p, sizeof *p);
+}
 
 /* Errors: SILKIE_ERR_INVALID_ARGUMENT, SILKIE_ERR_BAD_MODEL / SILKIE_ERR_UNSUPPORTED for an
  * adapter that does not fit the model, SILKIE_ERR_OUT_OF_DEVICE_MEMORY. */
@@ -218,7 +222,11 @@ typedef struct silkie_train_run_params {
     void *user;
     /* new fields are added here, at the end, and nowhere else */
 } silkie_train_run_params;
-SILKIE_API void silkie_train_run_params_init(silkie_train_run_params *p);
+SILKIE_API void silkie_train_run_params_init_size(silkie_train_run_params *p, size_t size);
+static inline void silkie_train_run_params_init(silkie_train_run_params *p)
+{
+    silkie_train_run_params_init_size(p, sizeof *p);
+}
 
 typedef struct silkie_train_summary {
     uint32_t steps;                /* optimizer steps done in total (resumed ones included) */
@@ -259,7 +267,11 @@ typedef struct silkie_bench_train_params {
     const char *device;
     /* new fields are added here, at the end, and nowhere else */
 } silkie_bench_train_params;
-SILKIE_API void silkie_bench_train_params_init(silkie_bench_train_params *p);
+SILKIE_API void silkie_bench_train_params_init_size(silkie_bench_train_params *p, size_t size);
+static inline void silkie_bench_train_params_init(silkie_bench_train_params *p)
+{
+    silkie_bench_train_params_init_size(p, sizeof *p);
+}
 
 typedef struct silkie_bench_train_result {
     char device_name[256];

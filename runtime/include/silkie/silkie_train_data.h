@@ -59,7 +59,11 @@ typedef struct silkie_vlfeedback_params {
     uint64_t max_record_bytes;        /* one record's JSON text; 0 = 64 MiB */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_vlfeedback_params;
-SILKIE_API void silkie_vlfeedback_params_init(silkie_vlfeedback_params *p);
+SILKIE_API void silkie_vlfeedback_params_init_size(silkie_vlfeedback_params *p, size_t size);
+static inline void silkie_vlfeedback_params_init(silkie_vlfeedback_params *p)
+{
+    silkie_vlfeedback_params_init_size(p, sizeof *p);
+}
 
 /* Counts of one conversion. Every skipped pair is counted under exactly one reason, so
  * pairs_written + all pairs_skipped_* = the sum over good records of n * (n - 1) / 2. */
@@ -78,7 +82,11 @@ typedef struct silkie_vlfeedback_stats {
                                           0 when none */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_vlfeedback_stats;
-SILKIE_API void silkie_vlfeedback_stats_init(silkie_vlfeedback_stats *s);
+SILKIE_API void silkie_vlfeedback_stats_init_size(silkie_vlfeedback_stats *s, size_t size);
+static inline void silkie_vlfeedback_stats_init(silkie_vlfeedback_stats *s)
+{
+    silkie_vlfeedback_stats_init_size(s, sizeof *s);
+}
 
 /* Converts the VLFeedback file in_path into preference pairs at out_path. The output is written
  * to a temporary file in out_path's folder, synced and renamed over out_path, so out_path holds
