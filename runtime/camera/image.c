@@ -257,21 +257,30 @@ silkie_status silkie_image_orient(silkie_image *img, uint32_t o, silkie_image *s
     int swap = o >= 5; /* 5..8 transpose the axes */
     uint32_t ow = swap ? h : w, oh = swap ? w : h;
     SK_CHECK(silkie_image_reserve(scratch, ow, oh, c));
+    /* Output row y walks the stored image along a row or a column: a start pixel and a step,
+     * so the inner loop is a strided copy (a 64 MP canvas costs one pass, not a call per
+     * pixel; fuzz_image found the difference in the sanitizer build). */
+    const ptrdiff_t pw = (ptrdiff_t)w;
     for (uint32_t y = 0; y < oh; y++) {
-        for (uint32_t x = 0; x < ow; x++) {
-            /* Output (x, y) of the upright image taken from stored pixel (sx, sy). */
-            uint32_t sx, sy;
-            switch (o) {
-            case 2: sx = w - 1 - x, sy = y; break;
-            case 3: sx = w - 1 - x, sy = h - 1 - y; break;
-            case 4: sx = x, sy = h - 1 - y; break;
-            case 5: sx = y, sy = x; break;
-            case 6: sx = y, sy = h - 1 - x; break;
-            case 7: sx = w - 1 - y, sy = h - 1 - x; break;
-            default: sx = w - 1 - y, sy = x; break; /* 8 */
-            }
-            memcpy(scratch->data + ((size_t)y * ow + x) * c, img->data + ((size_t)sy * w + sx) * c,
-                   c);
+        ptrdiff_t sx, sy, step; /* stored pixel of output (0, y), then pixels per output x */
+        switch (o) {
+        case 2: sx = pw - 1, sy = y, step = -1; break;
+        case 3: sx = pw - 1, sy = (ptrdiff_t)h - 1 - y, step = -1; break;
+        case 4: sx = 0, sy = (ptrdiff_t)h - 1 - y, step = 1; break;
+        case 5: sx = y, sy = 0, step = pw; break;
+        case 6: sx = y, sy = (ptrdiff_t)h - 1, step = -pw; break;
+        case 7: sx = pw - 1 - y, sy = (ptrdiff_t)h - 1, step = -pw; break;
+        default: sx = pw - 1 - y, sy = 0, step = pw; break; /* 8 */
+        }
+        const uint8_t *src = img->data;
+        uint8_t *dst = scratch->data + (size_t)y * ow * c;
+        ptrdiff_t at = (sy * pw + sx) * (ptrdiff_t)c; /* an index: it may step past either end */
+        const ptrdiff_t sstep = step * (ptrdiff_t)c;
+        if (c == 3) {
+            for (uint32_t x = 0; x < ow; x++, dst += 3, at += sstep)
+                dst[0] = src[at], dst[1] = src[at + 1], dst[2] = src[at + 2];
+        } else {
+            for (uint32_t x = 0; x < ow; x++, dst += c, at += sstep) memcpy(dst, src + at, c);
         }
     }
     /* Swap buffers so both keep their capacity. */
