@@ -33,11 +33,26 @@ layout(constant_id = 8) const uint RED_SLOTS = 128; // >= workgroup size
 // Plain weights whose rows start on 16-byte boundaries (K % 8 == 0) are read 16 bytes per
 // invocation and step: far fewer load instructions for the same bytes.
 layout(constant_id = 9) const bool W_VEC = false;
-shared float red[N_ACC * RED_SLOTS];
+// NORM: A's rows are RMSNorm'ed on the fly (the decode fold of ln_1/ln_2/ln_f; not with
+// TRANS_A): activations are multiplied by their norm weights, the squares of the raw row are
+// summed beside the dot products, and the row's 1/rms scales the result.
+layout(constant_id = 10) const bool NORM = false;
+layout(binding = 5) readonly buffer G { float gnorm[]; };
+// Slots: N_ACC dot products, then GEMV_M sums of squares.
+shared float red[(N_ACC + GEMV_M) * RED_SLOTS];
 
 float a_at(uint m, uint k)
 {
     return TRANS_A ? a[pc.a_off + k * pc.a_ld + m] : a[pc.a_off + m * pc.a_ld + k];
+}
+
+// Activation (m, k) as the dot product uses it; with NORM, its square goes into ss.
+float act(uint m, uint k, inout float ss)
+{
+    const float v = a_at(m, k);
+    if (!NORM) return v;
+    ss = fma(v, v, ss);
+    return v * gnorm[pc.norm_off + k];
 }
 
 void main()
@@ -47,8 +62,8 @@ void main()
     // Large N needs a 2-D grid (workgroup counts are capped at 65535 per dimension).
     const uint row0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * GEMV_ROWS;
     if (row0 >= pc.N) return; // uniform over the workgroup, so the barrier below stays legal
-    float acc[N_ACC];
-    [[unroll]] for (uint i = 0u; i < N_ACC; i++) acc[i] = 0.0;
+    float acc[N_ACC + GEMV_M]; // the last GEMV_M are NORM's sums of squares
+    [[unroll]] for (uint i = 0u; i < N_ACC + GEMV_M; i++) acc[i] = 0.0;
 
     // Rows past N read row N-1 again (harmless) so the loop has no divergent branches.
     uint wrow[GEMV_ROWS];
@@ -66,7 +81,7 @@ void main()
         }
         [[unroll]] for (uint m = 0u; m < GEMV_M; m++) {
             [[unroll]] for (uint j = 0u; j < 8u; j++) {
-                const float av = a_at(m, blk * 32u + quarter_k(sub, j));
+                const float av = act(m, blk * 32u + quarter_k(sub, j), acc[N_ACC + m]);
                 [[unroll]] for (uint r = 0u; r < GEMV_ROWS; r++) {
                     acc[m * GEMV_ROWS + r] = fma(av, wv[r][j], acc[m * GEMV_ROWS + r]);
                 }
@@ -80,7 +95,7 @@ void main()
             [[unroll]] for (uint r = 0u; r < GEMV_ROWS; r++) w_eight(wrow[r] + u * 8u, wv[r]);
             [[unroll]] for (uint m = 0u; m < GEMV_M; m++) {
                 [[unroll]] for (uint j = 0u; j < 8u; j++) {
-                    const float av = a_at(m, u * 8u + j);
+                    const float av = act(m, u * 8u + j, acc[N_ACC + m]);
                     [[unroll]] for (uint r = 0u; r < GEMV_ROWS; r++) {
                         acc[m * GEMV_ROWS + r] = fma(av, wv[r][j], acc[m * GEMV_ROWS + r]);
                     }
@@ -92,7 +107,7 @@ void main()
             float wv[GEMV_ROWS];
             [[unroll]] for (uint r = 0u; r < GEMV_ROWS; r++) wv[r] = w_scalar(wrow[r] + k);
             [[unroll]] for (uint m = 0u; m < GEMV_M; m++) {
-                const float av = a_at(m, k);
+                const float av = act(m, k, acc[N_ACC + m]);
                 [[unroll]] for (uint r = 0u; r < GEMV_ROWS; r++) {
                     acc[m * GEMV_ROWS + r] = fma(av, wv[r], acc[m * GEMV_ROWS + r]);
                 }
@@ -101,24 +116,30 @@ void main()
     }
 #endif
 
+    const uint n_sums = NORM ? N_ACC + GEMV_M : N_ACC;
     uint n_parts = wg, slot = tid;
     if (USE_SUBGROUP) {
-        [[unroll]] for (uint i = 0u; i < N_ACC; i++) acc[i] = subgroupAdd(acc[i]);
+        [[unroll]] for (uint i = 0u; i < n_sums; i++) acc[i] = subgroupAdd(acc[i]);
         n_parts = gl_NumSubgroups;
         slot = gl_SubgroupID;
         if (subgroupElect()) {
-            [[unroll]] for (uint i = 0u; i < N_ACC; i++) {
+            [[unroll]] for (uint i = 0u; i < n_sums; i++) {
                 red[i * RED_SLOTS + slot] = acc[i];
             }
         }
     } else {
-        [[unroll]] for (uint i = 0u; i < N_ACC; i++) red[i * RED_SLOTS + slot] = acc[i];
+        [[unroll]] for (uint i = 0u; i < n_sums; i++) red[i * RED_SLOTS + slot] = acc[i];
     }
     barrier(); // partial sums of every subgroup (or invocation) are in red
     for (uint i = tid; i < N_ACC; i += wg) {
         const uint m = i / GEMV_ROWS, r = i % GEMV_ROWS;
         float s = 0.0;
         for (uint p = 0u; p < n_parts; p++) s += red[i * RED_SLOTS + p];
+        if (NORM) {
+            float q = 0.0;
+            for (uint p = 0u; p < n_parts; p++) q += red[(N_ACC + m) * RED_SLOTS + p];
+            s *= inversesqrt(q / float(pc.K) + pc.norm_eps);
+        }
         const uint n = row0 + r;
         if (m < pc.M && n < pc.N) {
             float v = pc.alpha * s;

@@ -25,6 +25,16 @@ layout(constant_id = 8) const uint WG_ROWS = 8;  // weight rows per workgroup (m
 layout(constant_id = 9) const bool A_VEC = false;
 // W32: the weight binding starts on a 4-byte boundary and covers whole 32-bit words.
 layout(constant_id = 10) const bool W32 = false;
+// NORM: A's rows are RMSNorm'ed on the fly (the decode fold of ln_1/ln_2/ln_f): each
+// activation is multiplied by its norm weight, the subgroup sums the squares of the raw row
+// along the way, and the row's 1/rms scales the dot products at the end.
+layout(constant_id = 11) const bool NORM = false;
+// G_VEC: the norm weights start on a 16-byte boundary of their binding: read as vec4.
+layout(constant_id = 12) const bool G_VEC = false;
+// W_PARTS (1..4): parts of a split weight bound at once (32-bit views: part 0 at binding 4,
+// parts 1..3 at 8..10), so the LM head of a device with a small binding range is still one
+// dispatch. Each workgroup stays inside one part, so the part index is workgroup-uniform.
+layout(constant_id = 13) const uint W_PARTS = 1;
 
 layout(binding = 0) readonly buffer A { float a[]; };
 #define W_BINDING 1
@@ -33,6 +43,11 @@ layout(binding = 2) readonly buffer B { float bias[]; };
 layout(binding = 3) buffer Y { float y[]; };
 layout(binding = 4) readonly buffer W32B { uint w32[]; };
 layout(binding = 5) readonly buffer A4 { vec4 a4[]; };
+layout(binding = 6) readonly buffer G { float gnorm[]; };
+layout(binding = 7) readonly buffer G4 { vec4 gnorm4[]; };
+layout(binding = 8) readonly buffer W32P1 { uint w32p1[]; };
+layout(binding = 9) readonly buffer W32P2 { uint w32p2[]; };
+layout(binding = 10) readonly buffer W32P3 { uint w32p3[]; };
 
 #if defined(SK_VARIANT_W_Q8_0)
 #define BLK_HW 17u // 16-bit words per block: scale + 32 int8
@@ -40,27 +55,6 @@ layout(binding = 5) readonly buffer A4 { vec4 a4[]; };
 #define BLK_HW 9u  // scale + 16 bytes of nibble pairs
 #endif
 #define WIN ((BLK_HW + 2u) / 2u) // 32-bit words covering a block at either 16-bit parity
-
-// The 16-bit words of the block starting at 16-bit word hw0.
-void load_block(uint hw0, out uint h[BLK_HW])
-{
-    if (W32) {
-        // Blocks start on any 16-bit word; read the covering 32-bit words and pick halves.
-        // The clamp only matters for the last block of a binding (its window may poke one
-        // word past the end); the halves taken from a clamped word are never used.
-        const uint q = hw0 >> 1u, last = uint(w32.length()) - 1u;
-        const bool odd = (hw0 & 1u) != 0u;
-        uint win[WIN];
-        [[unroll]] for (uint i = 0u; i < WIN; i++) win[i] = w32[min(q + i, last)];
-        [[unroll]] for (uint j = 0u; j < BLK_HW; j++) {
-            const uint e = win[j >> 1u] >> ((j & 1u) * 16u);
-            const uint o = win[(j + 1u) >> 1u] >> (((j + 1u) & 1u) * 16u);
-            h[j] = (odd ? o : e) & 0xffffu;
-        }
-    } else {
-        [[unroll]] for (uint j = 0u; j < BLK_HW; j++) h[j] = uint(w[hw0 + j]);
-    }
-}
 
 // Activations k .. k+31 of row m (k a multiple of 32).
 void load_act(uint m, uint k, out float v[32])
@@ -106,57 +100,49 @@ float block_dot(const uint h[BLK_HW], const float v[32])
     return s;
 }
 
+#define GQ_W32 w32
+#define GQ_LOAD_BLOCK load_block_p0
+#define GQ_ROWS rows_p0
+#include "include/gemv_q_rows.glsl"
+#define GQ_W32 w32p1
+#define GQ_LOAD_BLOCK load_block_p1
+#define GQ_ROWS rows_p1
+#include "include/gemv_q_rows.glsl"
+#define GQ_W32 w32p2
+#define GQ_LOAD_BLOCK load_block_p2
+#define GQ_ROWS rows_p2
+#include "include/gemv_q_rows.glsl"
+#define GQ_W32 w32p3
+#define GQ_LOAD_BLOCK load_block_p3
+#define GQ_ROWS rows_p3
+#include "include/gemv_q_rows.glsl"
+
 void main()
 {
-    const uint wg = gl_WorkGroupSize.x;
-    // Lanes actually present in this subgroup (the last one may be partial).
-    const uint sg_lanes = min(gl_SubgroupSize, wg - gl_SubgroupID * gl_SubgroupSize);
-    const uint lane = gl_SubgroupInvocationID;
-    const uint wg_row0 = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * WG_ROWS;
-    const uint n_blocks = pc.K / 32u;
+    uint wg_id = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+    // This workgroup's part: its rows n_rows, first output column col0 and weight offset w_off.
+    uint n_rows = pc.N, col0 = pc.n0, w_off = pc.w_off, part = 0u;
+    if (W_PARTS > 1u) {
+        part = min(wg_id / pc.part_groups, W_PARTS - 1u);
+        wg_id -= part * pc.part_groups;
+        const uint first = part * pc.part_rows;
+        if (first >= pc.N) return;
+        n_rows = min(pc.part_rows, pc.N - first);
+        col0 += first;
+        w_off = part == 1u ? pc.w_off1 : part == 2u ? pc.w_off2 : part == 3u ? pc.w_off3
+                                                                            : pc.w_off;
+    }
+    const uint wg_row0 = wg_id * WG_ROWS;
 
-    // Subgroup-uniform loop: subgroups take ROWS rows at a time until the workgroup's are done.
-    for (uint rb = gl_SubgroupID * ROWS; rb < WG_ROWS; rb += gl_NumSubgroups * ROWS) {
-        const uint row0 = wg_row0 + rb;
-        if (row0 >= pc.N) break;
-        uint wrow[ROWS];
-        [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-            // Rows past N repeat row N-1 (discarded at the store) to keep the loop branch-free.
-            wrow[r] = pc.w_off + min(row0 + r, pc.N - 1u) * pc.w_ld;
-        }
-        float acc[GEMV_M * ROWS];
-        [[unroll]] for (uint i = 0u; i < GEMV_M * ROWS; i++) acc[i] = 0.0;
-
-        for (uint b = lane; b < n_blocks; b += sg_lanes) {
-            uint h[ROWS][BLK_HW];
-            float d[ROWS];
-            [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-                load_block(wrow[r] + b * BLK_HW, h[r]);
-                d[r] = unpackHalf2x16(h[r][0]).x;
-            }
-            [[unroll]] for (uint m = 0u; m < GEMV_M; m++) {
-                float v[32];
-                load_act(m, b * 32u, v);
-                [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-                    acc[m * ROWS + r] = fma(d[r], block_dot(h[r], v), acc[m * ROWS + r]);
-                }
-            }
-        }
-
-        [[unroll]] for (uint i = 0u; i < GEMV_M * ROWS; i++) acc[i] = subgroupAdd(acc[i]);
-        if (subgroupElect()) {
-            [[unroll]] for (uint m = 0u; m < GEMV_M; m++) {
-                [[unroll]] for (uint r = 0u; r < ROWS; r++) {
-                    const uint n = row0 + r;
-                    if (m < pc.M && n < pc.N) {
-                        float v = pc.alpha * acc[m * ROWS + r];
-                        if (HAS_BIAS) v += bias[pc.bias_off + pc.n0 + n];
-                        const uint yi = pc.y_off + m * pc.y_ld + pc.n0 + n;
-                        if (ACCUMULATE) v += y[yi];
-                        y[yi] = v;
-                    }
-                }
-            }
-        }
+    // One copy of the row loop per part, so that each reads its own binding without a branch
+    // per load (CPU drivers may not see that the part is uniform over the workgroup).
+    if (W_PARTS > 1u && part == 1u) {
+        rows_p1(wg_row0, n_rows, col0, w_off);
+    } else if (W_PARTS > 2u && part == 2u) {
+        rows_p2(wg_row0, n_rows, col0, w_off);
+    } else if (W_PARTS > 3u && part == 3u) {
+        rows_p3(wg_row0, n_rows, col0, w_off);
+    } else {
+        rows_p0(wg_row0, n_rows, col0, w_off);
     }
 }

@@ -3,11 +3,13 @@
 #include "include/common.glsl"
 #include "include/params/get_rows.h"
 // y[t] = table[ids[t]] as f32. One workgroup per id (grid-strided over ids); invocations stride
-// along the row (quarter blocks for quantized tables). With a split table each part has its own
-// dispatch and copies only the ids it holds.
+// along the row (quarter blocks for quantized tables). A split table binds up to 4 parts per
+// dispatch (T_PARTS); each dispatch copies only the ids its parts hold.
 layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint T_PARTS = 1;
 layout(binding = 0) readonly buffer I { int ids[]; };
 #define W_BINDING 1
+#define W_PARTS_BINDING 3
 #include "include/dequant.glsl"
 layout(binding = 2) writeonly buffer Y { float y[]; };
 
@@ -23,9 +25,16 @@ void main()
             }
             continue;
         }
-        const uint r = uint(id) - pc.row_begin; // wraps to a huge value below row_begin
+        uint r = uint(id) - pc.row_begin; // wraps to a huge value below row_begin
         if (r >= pc.n_rows) continue;
-        const uint base = pc.t_off + r * pc.t_ld;
+        uint t_off = pc.t_off;
+        if (T_PARTS > 1u) {
+            w_part = min(r / pc.part_rows, T_PARTS - 1u);
+            r -= w_part * pc.part_rows;
+            t_off = w_part == 1u ? pc.t_off1 : w_part == 2u ? pc.t_off2
+                  : w_part == 3u ? pc.t_off3 : pc.t_off;
+        }
+        const uint base = t_off + r * pc.t_ld;
 #if W_QUANT
         for (uint u = tid; u < pc.D / 8u; u += wg) {
             const uint blk = u >> 2, sub = u & 3u;

@@ -25,6 +25,8 @@ const uint COPIES = 4;
 const uint LOADS = 4;
 layout(binding = 0) readonly buffer S { uint s[]; };
 layout(binding = 1) writeonly buffer O { uint o[]; };
+layout(binding = 2) buffer M { uint seen[]; };
+layout(binding = 3) readonly buffer I { int ids[]; };
 
 shared uint red_a[NT];
 shared uint red_b[NT];
@@ -54,6 +56,12 @@ void main()
     const uint lid = gl_LocalInvocationID.x;
     const uint lbase = pc.s_off; // penalized logits
     if (lid == 0) s_flags = 0u;
+    if (lid == 0 && pc.has_id != 0u) {
+        // The pass's token joins the history (sample_prep already counted it).
+        const int t = ids[pc.id_off];
+        if (t >= 0 && uint(t) < pc.n)
+            atomicOr(seen[pc.seen_off + (uint(t) >> 5)], 1u << (uint(t) & 31u));
+    }
 
     // 1. Argmax: larger value, then lower id; an empty partial is (-inf, 0xffffffff).
     float bv = -1.0 / 0.0;

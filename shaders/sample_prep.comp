@@ -16,6 +16,9 @@ const uint LOADS = 4;
 layout(binding = 0) readonly buffer X { float x[]; };
 layout(binding = 1) readonly buffer M { uint seen[]; };
 layout(binding = 2) writeonly buffer S { uint s[]; };
+// The pass's own token (has_id): sample.comp marks it after this step, so it counts here as
+// seen already; one dispatch fewer than marking it first.
+layout(binding = 3) readonly buffer I { int ids[]; };
 
 shared float red_v[NT];
 shared uint red_i[NT];
@@ -77,9 +80,10 @@ float div_rne(float a, float b)
     return uintBitsToFloat(m); // m == 2^23 is the smallest normal number, as it should be
 }
 
-float penalized(float v, uint i)
+float penalized(float v, uint i, uint own)
 {
-    if (!PENALTY || (seen[pc.seen_off + (i >> 5)] & (1u << (i & 31u))) == 0u) return v;
+    if (!PENALTY) return v;
+    if (i != own && (seen[pc.seen_off + (i >> 5)] & (1u << (i & 31u))) == 0u) return v;
     const uint u = floatBitsToUint(v);
     precise float scaled = v * pc.penalty; // correctly rounded in Vulkan
     // v < 0 on the host: negative, not -0, not NaN.
@@ -92,6 +96,7 @@ void main()
     if (lid == 0) s_flags = 0u;
     float bv = -1.0 / 0.0;
     uint bi = 0xffffffffu, flags = 0u;
+    const uint own = PENALTY && pc.has_id != 0u ? uint(ids[pc.id_off]) : 0xffffffffu;
     const uint stride = gl_NumWorkGroups.x * NT * LOADS;
     for (uint i0 = gl_WorkGroupID.x * NT * LOADS + lid; i0 < pc.n; i0 += stride) {
         float v[LOADS];
@@ -102,7 +107,7 @@ void main()
         [[unroll]] for (uint j = 0; j < LOADS; j++) {
             const uint i = i0 + j * NT;
             if (i >= pc.n) continue;
-            const float p = penalized(v[j], i);
+            const float p = penalized(v[j], i, own);
             const uint u = floatBitsToUint(p);
             s[pc.s_off + i] = u;
             if ((u & 0x7fffffffu) > 0x7f800000u || u == 0x7f800000u) {

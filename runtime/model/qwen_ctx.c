@@ -184,17 +184,19 @@ static uint32_t logn_base(const silkie_qwen *q)
 static silkie_status record_pass(silkie_qwen_ctx *x, silkie_op_ctx *c, const silkie_qwen_pass *p,
                                  const silkie_qwen_taps *taps, int sample)
 {
-    if (x->sampling) {
-        const silkie_tensor ids = silkie_tensor_2d(x->ws.ids.t.buf, x->ws.ids.t.offset,
-                                                   SILKIE_DTYPE_I32, p->n_tokens, 1);
+    const silkie_tensor ids = silkie_tensor_2d(x->ws.ids.t.buf, x->ws.ids.t.offset,
+                                               SILKIE_DTYPE_I32, p->n_tokens, 1);
+    /* A one-token sampled pass leaves its mark to the sampling step (no dispatch of its own). */
+    const int own = x->sampling && sample && p->n_tokens == 1;
+    if (x->sampling && !own)
         SK_CHECK(silkie_op_sample_mark(c, &ids, &x->seen.t, x->q->cfg.vocab_size));
-    }
     if (!sample) return silkie_qwen_record_llm(c, x->q, &x->ws, &x->kv, p, taps);
     /* The same workspace but for its logits (a shallow copy: every other tensor is shared). */
     silkie_qwen_ws w = x->ws;
     w.logits = x->dlogits;
     SK_CHECK(silkie_qwen_record_llm(c, x->q, &w, &x->kv, p, taps));
-    return silkie_op_sample(c, &x->dlogits.t, &x->seen.t, &x->sp, &x->scratch.t, &x->out.t);
+    return silkie_op_sample(c, &x->dlogits.t, &x->seen.t, own ? &ids : NULL, &x->sp,
+                            &x->scratch.t, &x->out.t);
 }
 
 /* Submits and waits, timing the wait (what the host spends on the device's work). */

@@ -164,6 +164,26 @@ silkie_attention_params silkie_qwen_block_attention(const silkie_qwen *q,
                                      .seg_end = io->seg_end};
 }
 
+static int adapted(const silkie_qwen_block_io *io, uint32_t l, silkie_lora_target t)
+{
+    const silkie_lora_module *m = silkie_qwen_lora_at(io->lora, l, t);
+    return m && m->r;
+}
+
+/* y = norm(x) W^T (+ b): one dispatch where the matmul folds the norm (decode), else the norm
+ * into hn first. hn is always written when `keep` (a LoRA target or the backward reads it). */
+static silkie_status norm_matmul(silkie_op_ctx *c, const silkie_tensor *x, const silkie_tensor *g,
+                                 float eps, silkie_tensor *hn, int keep, const silkie_tensor *w,
+                                 const silkie_tensor *b, silkie_tensor *y)
+{
+    if (keep) {
+        SK_CHECK(silkie_op_rms_norm(c, x, g, hn, eps));
+        return silkie_op_matmul(c, hn, w, b, y, NULL);
+    }
+    const silkie_matmul_opts o = {.norm_w = g, .norm_eps = eps, .norm_out = hn};
+    return silkie_op_matmul(c, x, w, b, y, &o);
+}
+
 silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, uint32_t l,
                                        silkie_qwen_block_io *io)
 {
@@ -179,8 +199,12 @@ silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, u
     silkie_tensor V = silkie_tensor_cols(&io->QKV, 2 * H, H);
     silkie_tensor UP = silkie_tensor_cols(&io->MLP, 0, F), GATE = silkie_tensor_cols(&io->MLP, F, F);
 
-    SK_CHECK(silkie_op_rms_norm(c, &io->X, &y->ln_1.t, &io->Hn1, cfg->eps));
-    SK_CHECK(silkie_op_matmul(c, &io->Hn1, &y->c_attn_w.t, &y->c_attn_b.t, &io->QKV, NULL));
+    const int keep1 = !io->fold_norms || adapted(io, l, SILKIE_LORA_C_ATTN);
+    const int keep2 = !io->fold_norms || adapted(io, l, SILKIE_LORA_W1) ||
+                      adapted(io, l, SILKIE_LORA_W2);
+
+    SK_CHECK(norm_matmul(c, &io->X, &y->ln_1.t, cfg->eps, &io->Hn1, keep1, &y->c_attn_w.t,
+                         &y->c_attn_b.t, &io->QKV));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_C_ATTN, &io->QKV));
     /* Rope of q and k in place and, with a cache, the append of k and v: one dispatch. */
     SK_CHECK(silkie_op_rope_qkv(c, &io->QKV, io->pos, io->kv ? &io->kv->k[l].t : NULL,
@@ -194,8 +218,8 @@ silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, u
     SK_CHECK(silkie_op_matmul(c, &io->ATT, &y->c_proj.t, NULL, &io->X, &acc));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_ATTN_C_PROJ, &io->X));
     if (io->x_mid) SK_CHECK(copy_into(c, &io->X, io->x_mid, 0));
-    SK_CHECK(silkie_op_rms_norm(c, &io->X, &y->ln_2.t, &io->Hn2, cfg->eps));
-    SK_CHECK(silkie_op_matmul(c, &io->Hn2, &y->w12.t, NULL, &io->MLP, NULL));
+    SK_CHECK(norm_matmul(c, &io->X, &y->ln_2.t, cfg->eps, &io->Hn2, keep2, &y->w12.t, NULL,
+                         &io->MLP));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_W1, &UP));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_W2, &GATE));
     SK_CHECK(silkie_op_swiglu(c, &UP, &GATE, &io->ACT));
@@ -220,7 +244,8 @@ silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, sil
                                .QKV = rows(&ws->qkv, 0, T), .ATT = rows(&ws->attn, 0, T),
                                .MLP = rows(&ws->mlp, 0, T), .ACT = rows(&ws->act, 0, T),
                                .pos = &pos, .kv = kv, .step = &ws->step.t,
-                               .freq_base = p->freq_base, .logn_base = p->logn_base};
+                               .freq_base = p->freq_base, .logn_base = p->logn_base,
+                               .fold_norms = 1};
     io.Hn2 = io.Hn1;
     if (p->lora) {
         if (!ws->lora_u.t.buf || ws->lora_u.t.ne[0] < p->lora->max_r)
@@ -246,6 +271,6 @@ silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, sil
         SK_CHECK(tap(c, &io.Hn1, taps->final_norm));
     }
     silkie_tensor last = rows(&ws->x, T - 1, 1);
-    SK_CHECK(silkie_op_rms_norm(c, &last, &q->ln_f.t, &ws->norm_last.t, cfg->eps));
-    return silkie_op_matmul(c, &ws->norm_last.t, &q->lm_head.t, NULL, &ws->logits.t, NULL);
+    return norm_matmul(c, &last, &q->ln_f.t, cfg->eps, &ws->norm_last.t, 0, &q->lm_head.t, NULL,
+                       &ws->logits.t);
 }

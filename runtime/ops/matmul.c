@@ -158,6 +158,11 @@ static silkie_status check_shapes(const silkie_tensor *a, const silkie_tensor *w
             return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: w rows are %u long, want K=%u",
                            w->ne[0], s->K);
     }
+    if (o->norm_w &&
+        (s->trans_a || s->w_kn || o->norm_w->dtype != SILKIE_DTYPE_F32 ||
+         silkie_tensor_nelements(o->norm_w) != s->K || !silkie_tensor_is_contiguous(o->norm_w)))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                       "matmul: norm_w must be f32 [K=%u], Linear layout, no trans_a", s->K);
     if (s->M == 0 || s->N == 0 || s->K == 0)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: empty shape %ux%ux%u", s->M, s->N,
                        s->K);
@@ -244,7 +249,10 @@ static void gemv_q_tuning(const silkie_vk_caps *caps, uint32_t M, uint32_t N, ui
     const mm_tuning *t = &tunings[tuning_sel];
     uint32_t sg = caps->subgroup_size ? caps->subgroup_size : 32;
     if (caps->device_type == DEVICE_TYPE_CPU) {
-        *wg = 64, *rows = 2;
+        /* 8 rows per pass for M = 1: each pass re-reads (and, with a folded norm, re-norms)
+         * the activations, which a CPU driver pays for in gathers. lavapipe, real-shape decode
+         * layer + LM head (q4_0): 91 ms (2 rows) -> 70 ms (8 rows), 84 ms with the norm fold. */
+        *wg = 64, *rows = M == 1 ? 8 : 2;
     } else if (caps->vendor_id == VENDOR_NVIDIA) {
         *wg = 128, *rows = M == 1 ? 4 : 2; /* 4 warps */
         /* Very tall weights (the LM head) have rows to spare: 8 warps x 8 rows measured 1.1x
@@ -262,6 +270,55 @@ static void gemv_q_tuning(const silkie_vk_caps *caps, uint32_t M, uint32_t N, ui
     *wg_rows = *rows * SK_MAX(*wg / sg, 1u);
 }
 
+/* Storage rows [row0, row0 + rows) of weight part p (the whole weight when unsplit), bound in
+ * the shader's units (b, *off), and gemv_q's 32-bit view of the same bytes when one is possible
+ * (b32, *w32): it must start on a word and end on one, so the range is rounded up when the buffer
+ * has room (it is read-only; the extra bytes are never trusted). */
+typedef struct mm_part {
+    uint32_t row0, rows, off;
+    silkie_vk_binding b, b32;
+    int w32;
+} mm_part;
+
+static silkie_status bind_part(const silkie_op_ctx *c, const silkie_tensor *w, const mm_shape *s,
+                               uint32_t p, mm_part *o)
+{
+    const int split = w->n_parts > 1;
+    const uint32_t w_rows = s->w_kn ? s->K : s->N; /* storage rows */
+    o->row0 = split ? p * w->part_rows : 0;
+    if (o->row0 >= w_rows) return SK_FAIL(SILKIE_ERR_INTERNAL, "matmul: part %u is empty", p);
+    o->rows = split ? SK_MIN(w->part_rows, w_rows - o->row0) : w_rows;
+    silkie_vk_buffer *wb = split ? w->parts[p].buf : w->buf;
+    const uint64_t woff = split ? w->parts[p].offset : w->offset;
+    const uint64_t wbytes = (uint64_t)(o->rows - 1) * s->w_row_bytes +
+                            (uint64_t)silkie_dtype_block_bytes(w->dtype) * w->ne[0] /
+                                silkie_dtype_block_elems(w->dtype);
+    SK_CHECK(silkie_op_bind(c, wb, woff, wbytes, weight_unit(w->dtype), SILKIE_VK_READ, &o->b,
+                            &o->off));
+    o->b32 = o->b;
+    const uint64_t end4 = (o->b.offset + o->b.range + 3) / 4 * 4;
+    o->w32 = o->b.offset % 4 == 0 && end4 <= silkie_vk_buffer_size(wb) &&
+             end4 - o->b.offset <= silkie_vk_device_caps(c->dev)->max_storage_buffer_range;
+    if (o->w32) o->b32.range = end4 - o->b.offset;
+    return SILKIE_OK;
+}
+
+/* Parts of a split weight gemv_q takes in one dispatch (its bindings 4 and 8..10). */
+#define GEMV_Q_MAX_PARTS 4u
+#define GEMV_Q_PART_BINDINGS 11u
+
+/* How many parts of w gemv_q binds per dispatch: up to 4 when each has a 32-bit view, else 1. */
+static uint32_t gemv_q_group(const silkie_op_ctx *c, const silkie_tensor *w, const mm_shape *s)
+{
+    const uint32_t n_parts = w->n_parts > 1 ? w->n_parts : 1;
+    if (n_parts == 1) return 1;
+    for (uint32_t p = 0; p < n_parts && p * w->part_rows < s->N; p++) {
+        mm_part mp;
+        if (bind_part(c, w, s, p, &mp) != SILKIE_OK || !mp.w32) return 1;
+    }
+    return GEMV_Q_MAX_PARTS;
+}
+
 silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *w,
                                const silkie_tensor *bias, silkie_tensor *y,
                                const silkie_matmul_opts *opts)
@@ -269,12 +326,27 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
     if (!c || !c->dev || !c->cmd || !a || !w || !y)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "matmul: ctx, a, w, y required");
     const silkie_matmul_opts none = {0};
+    if (!opts) opts = &none;
     mm_shape s;
-    SK_CHECK(check_shapes(a, w, bias, y, opts ? opts : &none, &s));
+    SK_CHECK(check_shapes(a, w, bias, y, opts, &s));
     const silkie_vk_caps *caps = silkie_vk_device_caps(c->dev);
+    const int gemv = !s.trans_a && !s.w_kn && s.M <= GEMV_MAX_M;
+    if (opts->norm_w && !gemv) {
+        /* Only the GEMV kernels fold the norm: GEMM reads the normed rows from norm_out. */
+        if (!opts->norm_out)
+            return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT,
+                           "matmul: %u rows take the GEMM path, which needs norm_out", s.M);
+        SK_CHECK(silkie_op_rms_norm(c, a, opts->norm_w, opts->norm_out, opts->norm_eps));
+        silkie_matmul_opts plain = *opts;
+        plain.norm_w = NULL;
+        plain.norm_out = NULL;
+        return silkie_op_matmul(c, opts->norm_out, w, bias, y, &plain);
+    }
+    const int norm = opts->norm_w != NULL;
 
-    silkie_vk_binding bind[6];
-    matmul_push pc = {.M = s.M, .K = s.K, .a_ld = s.a_ld, .alpha = s.alpha};
+    silkie_vk_binding bind[GEMV_Q_PART_BINDINGS];
+    matmul_push pc = {.M = s.M, .K = s.K, .a_ld = s.a_ld, .alpha = s.alpha,
+                      .norm_eps = opts->norm_eps};
     uint64_t a_bytes = ((uint64_t)((s.trans_a ? s.K : s.M) - 1) * s.a_ld +
                         (s.trans_a ? s.M : s.K)) * 4;
     SK_CHECK(silkie_op_bind(c, a->buf, a->offset, a_bytes, 4, SILKIE_VK_READ, &bind[0],
@@ -290,9 +362,10 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
                             &pc.y_off));
     pc.y_ld = s.y_ld;
 
-    const int gemv = !s.trans_a && !s.w_kn && s.M <= GEMV_MAX_M;
-    /* Quantized GEMV goes through gemv_q.comp, which needs subgroup arithmetic. */
+    /* Quantized GEMV goes through gemv_q.comp, which needs subgroup arithmetic and 11 storage
+     * buffers per dispatch (the Vulkan minimum is 4; gemv.comp needs 6). */
     const int gemv_q = gemv && is_quant(w->dtype) && caps->subgroup_ops &&
+                       caps->max_storage_buffers >= GEMV_Q_PART_BINDINGS &&
                        !tunings[tuning_sel].gemv_legacy;
     /* Tensor-core GEMM: Linear weights, untransposed A, f16 16x16x16 on 32-wide subgroups. */
     const int coopmat = !gemv && tunings[tuning_sel].gemm_coopmat && caps->coopmat_nv &&
@@ -300,7 +373,7 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
     uint32_t bm = 64, bn = 64, tm = 4, tn = 4;
     if (!gemv && !coopmat) gemm_tiles(caps, s.M, &bm, &bn, &tm, &tn);
     SK_ASSERT(bn % 32 == 0); /* whole quant blocks per w_kn tile row */
-    uint32_t spec[11];
+    uint32_t spec[14];
     uint32_t n_spec, gemv_rows = 2;
     if (gemv_q) {
         uint32_t wg, rows;
@@ -315,7 +388,10 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
         /* vec4 activations: every row of A starts on a 16-byte boundary of the binding. */
         spec[9] = pc.a_off % 4 == 0 && s.a_ld % 4 == 0 && bind[0].offset % 16 == 0;
         spec[10] = 0; /* W32, per part below */
-        n_spec = 11;
+        spec[11] = (uint32_t)norm;
+        spec[12] = 0; /* G_VEC, with the binding below */
+        spec[13] = 1; /* W_PARTS, per dispatch below */
+        n_spec = 14;
     } else if (gemv) {
         /* CPU drivers run a workgroup per thread and pay dearly per workgroup and barrier:
          * few, fat workgroups there; GPUs want many small ones to fill the machine. */
@@ -332,7 +408,8 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
         spec[7] = gemv_rows;
         spec[8] = wg; /* reduction slots: enough for one per invocation */
         spec[9] = 0;  /* W_VEC, per part below */
-        n_spec = 10;
+        spec[10] = (uint32_t)norm;
+        n_spec = 11;
     } else {
         spec[0] = (bm / tm) * (bn / tn);
         spec[1] = s.trans_a != 0;
@@ -349,21 +426,41 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
         n_spec = 11;
     }
     bind[5] = bind[0]; /* the vec4 view of A (gemv_q, matmul) */
+    /* The norm weights: gemv_q's binding 6, gemv's 5 (any valid buffer when NORM is off). */
+    silkie_vk_binding gbind = bind[0];
+    if (norm)
+        SK_CHECK(silkie_op_bind(c, opts->norm_w->buf, opts->norm_w->offset, (uint64_t)s.K * 4, 4,
+                                SILKIE_VK_READ, &gbind, &pc.norm_off));
+    bind[6] = bind[7] = gbind;
+    if (gemv_q) spec[12] = norm && pc.norm_off % 4 == 0 && gbind.offset % 16 == 0;
 
     const uint32_t unit = weight_unit(w->dtype);
     const uint32_t n_parts = w->n_parts > 1 ? w->n_parts : 1;
-    for (uint32_t p = 0; p < n_parts; p++) {
-        uint32_t row0 = n_parts > 1 ? p * w->part_rows : 0;
-        uint32_t w_rows = s.w_kn ? s.K : s.N; /* storage rows */
-        if (row0 >= w_rows) break;
-        uint32_t rows = n_parts > 1 ? SK_MIN(w->part_rows, w_rows - row0) : w_rows;
-        silkie_vk_buffer *wb = n_parts > 1 ? w->parts[p].buf : w->buf;
-        uint64_t woff = n_parts > 1 ? w->parts[p].offset : w->offset;
-        uint64_t wbytes = (uint64_t)(rows - 1) * s.w_row_bytes +
-                          (uint64_t)silkie_dtype_block_bytes(w->dtype) * w->ne[0] /
-                              silkie_dtype_block_elems(w->dtype);
-        SK_CHECK(silkie_op_bind(c, wb, woff, wbytes, unit, SILKIE_VK_READ, &bind[1], &pc.w_off));
-        bind[4] = bind[1]; /* gemv's 16-byte view, or gemv_q's 32-bit view, of the weights */
+    const uint32_t w_rows = s.w_kn ? s.K : s.N; /* storage rows */
+    const uint32_t group = gemv_q ? gemv_q_group(c, w, &s) : 1;
+    for (uint32_t i = 8; i < GEMV_Q_PART_BINDINGS; i++) bind[i] = bind[0]; /* unused parts */
+    for (uint32_t p = 0; p < n_parts && (n_parts == 1 || p * w->part_rows < w_rows);
+         p += group) {
+        mm_part mp;
+        SK_CHECK(bind_part(c, w, &s, p, &mp));
+        uint32_t row0 = mp.row0, rows = mp.rows, np = 1;
+        bind[1] = mp.b;
+        pc.w_off = mp.off;
+        bind[4] = mp.b; /* gemv's 16-byte view, or gemv_q's 32-bit view, of the weights */
+        if (group > 1) {
+            /* Parts p+1.. of this dispatch: 32-bit views at bindings 8.., rows after these. */
+            uint32_t *offs[] = {&pc.w_off1, &pc.w_off2, &pc.w_off3};
+            for (; np < group && p + np < n_parts && (p + np) * w->part_rows < w_rows; np++) {
+                mm_part q;
+                SK_CHECK(bind_part(c, w, &s, p + np, &q));
+                bind[7 + np] = q.b32;
+                *offs[np - 1] = q.off;
+                rows += q.rows;
+            }
+            pc.part_rows = w->part_rows;
+            pc.part_groups = (w->part_rows + gemv_rows - 1) / gemv_rows;
+        }
+        spec[13] = np;
         if (s.w_kn && n_parts > 1) {
             /* This part reduces over rows [row0, row0 + rows) of w: bind the matching columns
              * of A (its rows, when transposed). Parts after the first add into y, and only the
@@ -384,14 +481,10 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
                 bind[3].access = SILKIE_VK_READ_WRITE;
             }
         }
+        if (gemv && !gemv_q) bind[5] = gbind;
         if (gemv_q) {
-            /* The 32-bit view must start on a word and end on one: round the range up when
-             * the buffer has room (it is read-only, so the extra bytes are never trusted). */
-            uint64_t end = bind[1].offset + bind[1].range;
-            uint64_t end4 = (end + 3) / 4 * 4;
-            spec[10] = bind[1].offset % 4 == 0 && end4 <= silkie_vk_buffer_size(wb) &&
-                       end4 - bind[1].offset <= caps->max_storage_buffer_range;
-            if (spec[10]) bind[4].range = end4 - bind[1].offset;
+            spec[10] = (uint32_t)mp.w32;
+            if (mp.w32) bind[4] = mp.b32;
         } else if (!is_quant(w->dtype) && !s.w_kn) {
             uint32_t per16 = 16 / unit; /* elements per 16 bytes */
             int vec = s.K % 8 == 0 && s.w_ld % per16 == 0 && pc.w_off % per16 == 0 &&
@@ -403,7 +496,7 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
         pc.n0 = s.w_kn ? 0 : row0;
         uint32_t gx, gy;
         if (gemv) {
-            uint32_t groups = (pc.N + gemv_rows - 1) / gemv_rows;
+            uint32_t groups = np > 1 ? np * pc.part_groups : (pc.N + gemv_rows - 1) / gemv_rows;
             gx = SK_MIN(groups, GRID_MAX);
             gy = (groups + gx - 1) / gx;
         } else {
@@ -423,17 +516,18 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
             .push = &pc,
             .push_size = sizeof pc,
             .bindings = bind,
-            .n_bindings = gemv ? (gemv_q ? 6 : 5) : coopmat ? 4 : 6,
+            .n_bindings = gemv ? (gemv_q ? GEMV_Q_PART_BINDINGS : 6) : coopmat ? 4 : 6,
             .groups = {gx, gy, 1},
             .label = gemv_q ? "gemv_q" : gemv ? "gemv" : coopmat ? "matmul_coopmat" : "matmul",
         };
         SK_CHECK(silkie_vk_cmd_dispatch(c->cmd, &d));
         if (gemv_q) {
-            snprintf(last_kernel, sizeof last_kernel, "gemv_q wg%u r%u%s%s", spec[0], spec[7],
-                     spec[9] ? " a4" : "", spec[10] ? " w32" : "");
+            snprintf(last_kernel, sizeof last_kernel, "gemv_q wg%u r%u%s%s%s parts%u", spec[0],
+                     spec[7], spec[9] ? " a4" : "", spec[10] ? " w32" : "", norm ? " norm" : "",
+                     np);
         } else if (gemv) {
-            snprintf(last_kernel, sizeof last_kernel, "gemv wg%u rows%u%s", spec[0], gemv_rows,
-                     spec[9] ? " w16B" : "");
+            snprintf(last_kernel, sizeof last_kernel, "gemv wg%u rows%u%s%s", spec[0], gemv_rows,
+                     spec[9] ? " w16B" : "", norm ? " norm" : "");
         } else if (coopmat) {
             snprintf(last_kernel, sizeof last_kernel, "gemm coopmat-nv 64x64 f16");
         } else {

@@ -90,6 +90,13 @@ typedef struct silkie_matmul_opts {
     uint32_t w_kn;       /* 0: w is [N rows, K] (Linear); 1: w is stored [K rows, N] (x @ W) */
     uint32_t accumulate; /* 1: y += result (gradient accumulation, fused residual add) */
     float alpha;         /* result scale; 0 means 1 */
+    /* RMSNorm of A's rows before the product: y = W (rms_norm(a, norm_w, norm_eps)). The GEMV
+     * kernels fold it in (no extra dispatch, nothing written); the GEMM path writes the normed
+     * rows to norm_out (f32, a's shape, contiguous) first, so norm_out is required. Linear
+     * layout, no trans_a; norm_w f32 [K]. */
+    const silkie_tensor *norm_w;
+    float norm_eps;
+    silkie_tensor *norm_out;
 } silkie_matmul_opts;
 /* y[m][n] = alpha * sum_k A[m][k] * W[n][k] + bias[n] (+ y[m][n] if accumulate).
  * a: f32 (strided rows ok, also with trans_a). w: f32/f16/bf16 (strided rows ok) or q8_0/q4_0
@@ -270,14 +277,17 @@ uint32_t silkie_op_sample_out_words(void);
 /* Candidates a step selects: min(n_vocab, 256, top_k + 8) with top-k on, min(n_vocab, 256) off. */
 uint32_t silkie_op_sample_n_want(const silkie_sample_params *p, uint32_t n_vocab);
 /* Records one sampling step over logits (f32, one contiguous row of n_vocab <= 2^24). seen: the
- * mask of silkie_op_sample_mark, or NULL for no penalty. scratch: f32 contiguous of
+ * mask of silkie_op_sample_mark, or NULL for no penalty. own_id: NULL, or the pass's one token
+ * (I32 [1]) when the pass has not marked it: the penalty counts it as seen and the step marks
+ * it (a decode step's mark without a dispatch of its own; needs seen). scratch: f32 contiguous of
  * silkie_op_sample_scratch_elems; out: I32 contiguous of silkie_op_sample_out_words (host-visible
  * to be read with silkie_op_sample_read). SILKIE_ERR_INVALID_ARGUMENT for bad shapes or
  * parameters, SILKIE_ERR_UNSUPPORTED for a device with fewer than 256 invocations per
  * workgroup. */
 silkie_status silkie_op_sample(silkie_op_ctx *c, const silkie_tensor *logits,
-                               const silkie_tensor *seen, const silkie_sample_params *p,
-                               silkie_tensor *scratch, silkie_tensor *out);
+                               silkie_tensor *seen, const silkie_tensor *own_id,
+                               const silkie_sample_params *p, silkie_tensor *scratch,
+                               silkie_tensor *out);
 /* Copies what the host needs from a step's output words (mapped or downloaded) into r: only the
  * id for greedy. Returns the bytes read. */
 uint64_t silkie_op_sample_read(const void *out_words, const silkie_sample_params *p,

@@ -83,8 +83,9 @@ static uint32_t main_wg(const silkie_vk_device *d)
 }
 
 silkie_status silkie_op_sample(silkie_op_ctx *c, const silkie_tensor *logits,
-                               const silkie_tensor *seen, const silkie_sample_params *p,
-                               silkie_tensor *scratch, silkie_tensor *out)
+                               silkie_tensor *seen, const silkie_tensor *own_id,
+                               const silkie_sample_params *p, silkie_tensor *scratch,
+                               silkie_tensor *out)
 {
     if (!c || !logits || !p || !scratch || !out)
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "sample: c, logits, p, scratch, out required");
@@ -108,6 +109,9 @@ silkie_status silkie_op_sample(silkie_op_ctx *c, const silkie_tensor *logits,
                  silkie_tensor_nelements(seen) < (n + 31ull) / 32))
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "sample: seen needs %u i32 words",
                        (n + 31) / 32);
+    if (own_id && (!seen || own_id->dtype != SILKIE_DTYPE_I32 ||
+                   !silkie_tensor_is_contiguous(own_id) || silkie_tensor_nelements(own_id) != 1))
+        return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "sample: own_id must be I32 [1], with seen");
     const int greedy = !(p->temperature > 0);
     if (!greedy && !(p->temperature <= FLT_MAX))
         return SK_FAIL(SILKIE_ERR_INVALID_ARGUMENT, "sample: temperature %g",
@@ -117,32 +121,45 @@ silkie_status silkie_op_sample(silkie_op_ctx *c, const silkie_tensor *logits,
         return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "sample: needs %u invocations per workgroup",
                        SK_SAMPLE_CAP);
 
-    sample_prep_push pp = {.n = n, .penalty = pen ? p->repetition_penalty : 1.0f};
-    silkie_vk_binding pb[3];
+    sample_prep_push pp = {.n = n, .penalty = pen ? p->repetition_penalty : 1.0f,
+                           .has_id = own_id != NULL};
+    silkie_vk_binding pb[4], ib;
     SK_CHECK(silkie_op_bind_rows(c, logits, SILKIE_VK_READ, "sample", &pb[0], &pp.x_off));
     /* Without a penalty the mask is never read; the logits stand in for its binding. */
     SK_CHECK(silkie_op_bind_rows(c, pen ? seen : logits, SILKIE_VK_READ, "sample", &pb[1],
                                  &pp.seen_off));
     SK_CHECK(silkie_op_bind_rows(c, scratch, SILKIE_VK_WRITE, "sample", &pb[2], &pp.s_off));
+    /* Without own_id the id bindings are never read; the logits stand in. */
+    SK_CHECK(silkie_op_bind_rows(c, own_id ? own_id : logits, SILKIE_VK_READ, "sample", &ib,
+                                 &pp.id_off));
+    pb[3] = ib;
     const uint32_t groups = (uint32_t)SK_MIN((n + PREP_WG * PREP_LOADS - 1) /
                                              (PREP_WG * PREP_LOADS), SK_SAMPLE_MAX_GROUPS);
     const uint32_t pspec[] = {(uint32_t)pen};
     const silkie_vk_dispatch_desc dp = {
         .shader = SILKIE_SHADER_SAMPLE_PREP, .spec = pspec, .n_spec = 1, .push = &pp,
-        .push_size = sizeof pp, .bindings = pb, .n_bindings = 3, .groups = {groups, 1, 1},
+        .push_size = sizeof pp, .bindings = pb, .n_bindings = 4, .groups = {groups, 1, 1},
         .label = "sample_prep"};
     SK_CHECK(silkie_vk_cmd_dispatch(c->cmd, &dp));
 
     sample_push pc = {.n = n, .n_groups = groups, .n_want = silkie_op_sample_n_want(p, n),
                       .temperature = greedy ? 1.0f : p->temperature,
-                      .top_p = top_p_on(p) ? p->top_p : 0.0f};
-    silkie_vk_binding mb[2];
+                      .top_p = top_p_on(p) ? p->top_p : 0.0f, .id_off = pp.id_off,
+                      .has_id = own_id != NULL};
+    silkie_vk_binding mb[4];
     SK_CHECK(silkie_op_bind_rows(c, scratch, SILKIE_VK_READ, "sample", &mb[0], &pc.s_off));
     SK_CHECK(silkie_op_bind_rows(c, out, SILKIE_VK_WRITE, "sample", &mb[1], &pc.out_off));
+    if (own_id) {
+        SK_CHECK(silkie_op_bind_rows(c, seen, SILKIE_VK_READ_WRITE, "sample", &mb[2],
+                                     &pc.seen_off));
+    } else {
+        mb[2] = mb[1]; /* never touched without own_id */
+    }
+    mb[3] = ib;
     const uint32_t mspec[] = {wg, (uint32_t)greedy, (uint32_t)(!greedy && !top_k_on(p, n))};
     const silkie_vk_dispatch_desc dm = {
         .shader = SILKIE_SHADER_SAMPLE, .spec = mspec, .n_spec = 3, .push = &pc,
-        .push_size = sizeof pc, .bindings = mb, .n_bindings = 2, .groups = {1, 1, 1},
+        .push_size = sizeof pc, .bindings = mb, .n_bindings = 4, .groups = {1, 1, 1},
         .label = "sample"};
     return silkie_vk_cmd_dispatch(c->cmd, &dm);
 }

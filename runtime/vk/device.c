@@ -453,6 +453,8 @@ static void fill_caps(silkie_vk_device *d, const silkie_vk_device_params *p)
     c->max_storage_buffer_range = l->maxStorageBufferRange;
     if (p->max_binding_bytes && p->max_binding_bytes < c->max_storage_buffer_range)
         c->max_storage_buffer_range = p->max_binding_bytes;
+    c->max_storage_buffers = SK_MIN(l->maxPerStageDescriptorStorageBuffers,
+                                    l->maxDescriptorSetStorageBuffers);
     c->max_shared_memory = l->maxComputeSharedMemorySize;
     c->max_workgroup_invocations = l->maxComputeWorkGroupInvocations;
     for (int i = 0; i < 3; i++) c->max_workgroup_count[i] = l->maxComputeWorkGroupCount[i];

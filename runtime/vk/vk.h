@@ -52,6 +52,7 @@ typedef struct silkie_vk_caps {
     uint32_t api_version, driver_version;
     char driver_name[512];                      /* driver name and version text */
     uint64_t max_storage_buffer_range;          /* bytes per binding */
+    uint32_t max_storage_buffers;               /* storage-buffer bindings per dispatch */
     uint32_t max_shared_memory;                 /* bytes per workgroup */
     uint32_t max_workgroup_invocations;
     uint32_t max_workgroup_count[3];

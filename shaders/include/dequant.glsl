@@ -1,10 +1,28 @@
 // Weight access for every storage type, selected by the shader variant (SK_VARIANT_W_*).
 // The includer defines W_BINDING. Quantized types are read a quarter block (8 values) at a
 // time from 16-bit words: blocks are 34 or 18 bytes, so only 2-byte alignment is guaranteed.
+// An includer that defines W_PARTS_BINDING also gets parts 1..3 of a split weight at bindings
+// W_PARTS_BINDING + 0..2, read where it sets w_part (uniform per workgroup) to 1..3.
 #if defined(SK_VARIANT_W_F32)
-layout(binding = W_BINDING) readonly buffer W { float w[]; };
+#define W_ELEM float
 #else
-layout(binding = W_BINDING) readonly buffer W { uint16_t w[]; };
+#define W_ELEM uint16_t
+#endif
+layout(binding = W_BINDING) readonly buffer W { W_ELEM w[]; };
+#ifdef W_PARTS_BINDING
+layout(binding = W_PARTS_BINDING) readonly buffer WP1 { W_ELEM wp1[]; };
+layout(binding = W_PARTS_BINDING + 1) readonly buffer WP2 { W_ELEM wp2[]; };
+layout(binding = W_PARTS_BINDING + 2) readonly buffer WP3 { W_ELEM wp3[]; };
+uint w_part = 0u;
+W_ELEM w_load(uint i)
+{
+    if (w_part == 1u) return wp1[i];
+    if (w_part == 2u) return wp2[i];
+    if (w_part == 3u) return wp3[i];
+    return w[i];
+}
+#else
+#define w_load(i) w[i]
 #endif
 
 #if defined(SK_VARIANT_W_Q8_0)
@@ -22,11 +40,11 @@ layout(binding = W_BINDING) readonly buffer W { uint16_t w[]; };
 float w_scalar(uint i)
 {
 #if defined(SK_VARIANT_W_F32)
-    return w[i];
+    return w_load(i);
 #elif defined(SK_VARIANT_W_F16)
-    return unpackHalf2x16(uint(w[i])).x;
+    return unpackHalf2x16(uint(w_load(i))).x;
 #else
-    return uintBitsToFloat(uint(w[i]) << 16);
+    return uintBitsToFloat(uint(w_load(i)) << 16);
 #endif
 }
 
@@ -73,16 +91,16 @@ uint quarter_k(uint sub, uint j)
 // Quarter `sub` of the block starting at 16-bit word `base`, dequantized.
 void w_quarter(uint base, uint sub, out float v[8])
 {
-    float d = unpackHalf2x16(uint(w[base])).x;
+    float d = unpackHalf2x16(uint(w_load(base))).x;
 #if defined(SK_VARIANT_W_Q8_0)
     [[unroll]] for (uint i = 0u; i < 4u; i++) {
-        int word = int(uint(w[base + 1u + sub * 4u + i]));
+        int word = int(uint(w_load(base + 1u + sub * 4u + i)));
         v[2u * i] = d * float(bitfieldExtract(word, 0, 8));
         v[2u * i + 1u] = d * float(bitfieldExtract(word, 8, 8));
     }
 #else
     [[unroll]] for (uint i = 0u; i < 2u; i++) {
-        uint word = uint(w[base + 1u + sub * 2u + i]);
+        uint word = uint(w_load(base + 1u + sub * 2u + i));
         v[2u * i] = d * (float(word & 15u) - 8.0);
         v[2u * i + 1u] = d * (float((word >> 8) & 15u) - 8.0);
         v[4u + 2u * i] = d * (float((word >> 4) & 15u) - 8.0);

@@ -12,4 +12,11 @@ if(TARGET silkie_session)
                            ENVIRONMENT "SILKIE_VALIDATE=1")
     endif()
   endforeach()
+  # Embedding and LM head split across bindings, as on devices with a 128 MiB binding range.
+  foreach(mode q8_0 q4_0)
+    add_test(NAME test_golden_model_${mode}_split
+             COMMAND test_golden_model "${SILKIE_SHARED_DIR}/golden/tiny-a" ${mode} split)
+    set_tests_properties(test_golden_model_${mode}_split PROPERTIES LABELS golden
+                         SKIP_RETURN_CODE 77 TIMEOUT 600)
+  endforeach()
 endif()

@@ -26,12 +26,17 @@ static void log_sink(silkie_log_level level, const char *module, const char *msg
 
 silkie_vk_device *sk_test_device(void)
 {
-    silkie_log_set(log_sink, NULL);
     silkie_vk_device_params p;
     silkie_vk_device_params_init(&p);
-    p.validation = 1;
+    return sk_test_device_with(&p);
+}
+
+silkie_vk_device *sk_test_device_with(silkie_vk_device_params *p)
+{
+    silkie_log_set(log_sink, NULL);
+    p->validation = 1;
     silkie_vk_device *d = NULL;
-    silkie_status st = silkie_vk_device_create(&p, &d);
+    silkie_status st = silkie_vk_device_create(p, &d);
     if (st == SILKIE_OK) return d;
     if (st == SILKIE_ERR_NO_DEVICE || st == SILKIE_ERR_UNSUPPORTED) {
         fprintf(stderr, "%s: %s\n", under_ci() ? "FAIL (CI=true)" : "SKIP", silkie_last_error());

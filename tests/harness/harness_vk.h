@@ -8,6 +8,8 @@
 /* Creates a device with the validation layer on (and SILKIE_DEVICE honoured). With no Vulkan
  * device it exits 77, or 1 when CI=true. */
 silkie_vk_device *sk_test_device(void);
+/* The same with the caller's parameters (validation is turned on). */
+silkie_vk_device *sk_test_device_with(silkie_vk_device_params *p);
 /* Destroys the device; a validation message counts as a failure. Returns sk_test_result(). */
 int sk_test_device_finish(silkie_vk_device *d, const char *name);
 

@@ -1,5 +1,5 @@
 /* silkie_op_get_rows against silkie_ref_get_rows for every table type, with out-of-range ids
- * and split tables. */
+ * and split tables (up to 4 parts per dispatch: 6 parts take two). */
 #include "harness_vk.h"
 #include "ref/ref.h"
 
@@ -14,7 +14,11 @@ static const gr_case cases[] = {
     { 160,  50,  33, 1 },
     {  64,  50,  40, 3 }, /* split: 17 + 17 + 16 rows */
     { 256,  20,   3, 2 },
+    {  64,  61,  90, 6 }, /* 11 x 5 + 6 rows: parts 0-3, then 4-5 */
+    {  32,   9,  20, 5 }, /* 2 x 4 + 1 */
 };
+
+#define MAX_PARTS 6
 
 static void run_case(silkie_vk_device *d, const gr_case *tc, silkie_dtype dt, uint64_t seed)
 {
@@ -43,9 +47,9 @@ static void run_case(silkie_vk_device *d, const gr_case *tc, silkie_dtype dt, ui
     float *got = silkie_malloc((size_t)T * D * sizeof(float));
     silkie_ref_get_rows(tq, dt, D, V, ids, T, ref);
 
-    silkie_owned_tensor tp[3], ti = {0};
+    silkie_owned_tensor tp[MAX_PARTS], ti = {0};
     memset(tp, 0, sizeof tp);
-    silkie_tensor_part parts[3];
+    silkie_tensor_part parts[MAX_PARTS];
     sk_guarded gy = {0};
     uint32_t part_rows = (V + tc->n_parts - 1) / tc->n_parts;
     int ok = 1;
@@ -82,7 +86,7 @@ static void run_case(silkie_vk_device *d, const gr_case *tc, silkie_dtype dt, ui
         sk_guarded_check(&gy, what);
     }
     sk_guarded_free(&gy);
-    for (int p = 0; p < 3; p++) silkie_tensor_free(&tp[p]);
+    for (int p = 0; p < MAX_PARTS; p++) silkie_tensor_free(&tp[p]);
     silkie_tensor_free(&ti);
     silkie_free(tf);
     silkie_free(tq);

@@ -1,13 +1,19 @@
 /* silkie_op_matmul against silkie_ref_matmul: every weight type, GEMV and GEMM paths, shapes
  * that are not multiples of any tile, transposed forms, accumulate/alpha/bias, strided A and
  * split weights. The reference dequantizes the very same weight bytes, so only the summation
- * order differs. */
+ * order differs. F_NORM cases fold RMSNorm into the product and are checked against the
+ * unfused reference sequence (rms_norm, then matmul); on the GEMM path the op writes the normed
+ * rows to norm_out, which is checked too. */
 #include "harness_vk.h"
 #include "ref/ref.h"
 
 
 enum { F_BIAS = 1, F_TRANS_A = 2, F_W_KN = 4, F_ACC = 8, F_ALPHA = 16, F_STRIDE = 32,
-       F_SPLIT2 = 64, F_SPLIT3 = 128, F_WVIEW = 256 };
+       F_SPLIT2 = 64, F_SPLIT3 = 128, F_WVIEW = 256, F_NORM = 512, F_SPLIT6 = 1024 };
+
+#define MAX_PARTS 6
+
+#define NORM_EPS 1e-6f
 
 typedef struct mm_case {
     uint32_t M, N, K;
@@ -53,6 +59,19 @@ static const mm_case cases[] = {
     {   1,  256,  704, SILKIE_DTYPE_Q8_0,  0 },
     {  24,  704,  256, SILKIE_DTYPE_Q4_0,  0 },
     {  64,  104,  512, SILKIE_DTYPE_F16,   F_BIAS },
+    /* RMSNorm folded into GEMV (decode's ln_1/ln_2/ln_f); past 8 rows, norm_out + GEMM. */
+    {   1,   96,  256, ALL_DT,             F_NORM | F_BIAS },
+    {   3,   40,  160, ALL_DT,             F_NORM | F_ACC },
+    {   8,   33,   64, ALL_DT,             F_NORM },
+    {  12,   40,   96, ALL_DT,             F_NORM | F_BIAS },
+    {   2,   33,   96, SILKIE_DTYPE_Q4_0,  F_NORM | F_STRIDE },
+    {   1,  100,   64, SILKIE_DTYPE_Q8_0,  F_NORM | F_SPLIT3 | F_ALPHA },
+    {   1,   50,   45, SILKIE_DTYPE_F16,   F_NORM | F_SPLIT2 },  /* scalar weight loads */
+    /* Split weights, gemv_q binding up to 4 parts per dispatch: 6 parts = 4 + 2; parts of 33
+     * rows of 54 bytes end off a 32-bit word, so each takes its own dispatch. */
+    {   1,  200,   64, SILKIE_DTYPE_Q4_0,  F_SPLIT6 | F_BIAS },
+    {   3,  190,  128, SILKIE_DTYPE_Q8_0,  F_SPLIT6 | F_NORM | F_ACC },
+    {   2,   99,   96, SILKIE_DTYPE_Q4_0,  F_SPLIT3 | F_BIAS },
 };
 
 static double nmse_bound(silkie_dtype dt)
@@ -109,17 +128,29 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
     float *y_ref = silkie_malloc((size_t)M * N * sizeof(float));
     float *y_got = silkie_malloc((size_t)M * N * sizeof(float));
     memcpy(y_ref, y0, (size_t)M * N * sizeof(float));
+    float *g = NULL, *a_normed = NULL;
+    if (fl & F_NORM) {
+        g = silkie_malloc(K * sizeof(float));
+        a_normed = silkie_malloc((size_t)M * K * sizeof(float));
+        sk_fill_uniform(&rng, g, K, 0.5f, 1.5f);
+        silkie_ref_rms_norm(a_dense, g, a_normed, K, M, NORM_EPS);
+        memcpy(a_dense, a_normed, (size_t)M * K * sizeof(float));
+    }
     silkie_ref_matmul(a_dense, trans_a, w_q, dt, w_kn, (fl & F_BIAS) ? bias : NULL, y_ref, M, N,
                       K, acc, alpha);
 
-    silkie_owned_tensor ta = {0}, tb = {0}, tw[3];
+    silkie_owned_tensor ta = {0}, tb = {0}, tg = {0}, tw[MAX_PARTS];
     memset(tw, 0, sizeof tw);
-    silkie_tensor_part parts[3];
-    sk_guarded gy = {0};
+    silkie_tensor_part parts[MAX_PARTS];
+    sk_guarded gy = {0}, gn = {0};
     const uint32_t ne_a[4] = {a_ld, a_rows, 1, 1}, ne_b[4] = {N, 1, 1, 1};
-    const uint32_t ne_y[4] = {N, M, 1, 1};
+    const uint32_t ne_y[4] = {N, M, 1, 1}, ne_g[4] = {K, 1, 1, 1}, ne_n[4] = {K, M, 1, 1};
     int ok = sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_a, a_host, &ta);
     ok = ok && sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_b, bias, &tb);
+    if (fl & F_NORM) {
+        ok = ok && sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_g, g, &tg);
+        ok = ok && sk_guarded_alloc(d, SILKIE_DTYPE_F32, ne_n, &gn);
+    }
     silkie_tensor w_view;
     silkie_owned_tensor tw_pad = {0};
     if (fl & F_WVIEW) {
@@ -138,7 +169,7 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
         silkie_free(wp);
         silkie_free(wq);
     }
-    uint32_t n_parts = (fl & F_SPLIT3) ? 3 : (fl & F_SPLIT2) ? 2 : 1;
+    uint32_t n_parts = (fl & F_SPLIT6) ? 6 : (fl & F_SPLIT3) ? 3 : (fl & F_SPLIT2) ? 2 : 1;
     uint32_t part_rows = (w_rows + n_parts - 1) / n_parts;
     for (uint32_t p = 0; ok && p < n_parts; p++) {
         uint32_t r0 = p * part_rows, n = SK_MIN(part_rows, w_rows - r0);
@@ -165,6 +196,11 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
                                           (uint64_t)M * N * sizeof(float)));
         silkie_matmul_opts o = {.trans_a = trans_a, .w_kn = w_kn, .accumulate = acc,
                                 .alpha = alpha};
+        if (fl & F_NORM) {
+            o.norm_w = &tg.t;
+            o.norm_eps = NORM_EPS;
+            o.norm_out = &gn.o.t;
+        }
         silkie_op_ctx c;
         if (sk_op_begin(d, &c)) {
             SK_TEST_OK(silkie_op_matmul(&c, &a_view, &w_view, (fl & F_BIAS) ? &tb.t : NULL,
@@ -180,9 +216,25 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
         printf("%-44s nmse %.2e max abs %.2e  %s\n", what, sk_nmse(y_ref, y_got, (uint64_t)M * N),
                sk_max_abs_diff(y_ref, y_got, (uint64_t)M * N), silkie_op_matmul_last_kernel());
         sk_guarded_check(&gy, what);
+        if ((fl & F_NORM) && M > 8) {
+            /* GEMM path: the normed rows went through norm_out. */
+            float *n_got = silkie_malloc((size_t)M * K * sizeof(float));
+            SK_TEST_OK(silkie_tensor_download(&gn.o.t, n_got, (uint64_t)M * K * sizeof(float)));
+            sk_check_close(what, a_normed, n_got, (uint64_t)M * K, 1e-10, 1e-5, seed);
+            silkie_free(n_got);
+        } else if (fl & F_NORM) {
+            SK_TEST_CHECK(strstr(silkie_op_matmul_last_kernel(), " norm") != NULL,
+                          "%s: the GEMV kernel did not fold the norm (%s)", what,
+                          silkie_op_matmul_last_kernel());
+        }
+        if (fl & F_NORM) sk_guarded_check(&gn, what);
     }
     sk_guarded_free(&gy);
-    for (uint32_t p = 0; p < 3; p++) silkie_tensor_free(&tw[p]);
+    sk_guarded_free(&gn);
+    silkie_tensor_free(&tg);
+    silkie_free(g);
+    silkie_free(a_normed);
+    for (uint32_t p = 0; p < MAX_PARTS; p++) silkie_tensor_free(&tw[p]);
     silkie_tensor_free(&tw_pad);
     silkie_tensor_free(&ta);
     silkie_tensor_free(&tb);
@@ -207,6 +259,9 @@ static const mm_case tuning_cases[] = {
     {   1,  130, 1056, SILKIE_DTYPE_Q8_0,  0 },                /* 33 blocks: lanes wrap */
     { 130,   70,   96, SILKIE_DTYPE_Q4_0,  F_BIAS },
     {  70,   33,   45, SILKIE_DTYPE_F32,   F_TRANS_A | F_W_KN | F_ACC },
+    {   3,   65,  128, SILKIE_DTYPE_Q4_0,  F_NORM | F_BIAS },  /* folded norm, every GEMV form */
+    {   1,   40, 1056, SILKIE_DTYPE_Q8_0,  F_NORM | F_SPLIT2 },
+    {   1,  200,   64, SILKIE_DTYPE_Q4_0,  F_SPLIT6 | F_BIAS },
 };
 
 static void test_tunings(silkie_vk_device *d, uint64_t seed)
@@ -256,6 +311,16 @@ static void test_errors(silkie_vk_device *d)
             i.dtype = SILKIE_DTYPE_I32;
             SK_TEST_STATUS(silkie_op_matmul(&c, &a.t, &i, NULL, &y.t, NULL),
                            SILKIE_ERR_UNSUPPORTED);
+            silkie_tensor g = a.t; /* a row of 47 floats: not [K] */
+            g.ne[0] = 47;
+            g.ne[1] = 1;
+            silkie_matmul_opts no = {.norm_w = &g, .norm_eps = 1e-6f};
+            SK_TEST_STATUS(silkie_op_matmul(&c, &a.t, &w.t, NULL, &y.t, &no),
+                           SILKIE_ERR_INVALID_ARGUMENT);
+            g.ne[0] = 48;
+            no.w_kn = 1; /* the fold is for the Linear layout only */
+            SK_TEST_STATUS(silkie_op_matmul(&c, &a.t, &w.t, NULL, &y.t, &no),
+                           SILKIE_ERR_INVALID_ARGUMENT);
             sk_op_run(&c);
         }
     }

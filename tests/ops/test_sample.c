@@ -1,5 +1,7 @@
 /* silkie_op_sample_mark and silkie_op_sample against the reference. Per case: two mark calls
- * build the seen mask (ids out of range included), then one sampling step. Checked exactly:
+ * build the seen mask (ids out of range included), then one sampling step; with odd seeds the
+ * last id is not marked but handed to the step as its own_id (a decode step's fold), which must
+ * penalize and mark it the same. Checked exactly:
  * the mask, every penalized logit in the scratch (the integer division against C's `/`,
  * subnormal logits included), the argmax, the header's max and flags, and the candidates (values
  * and ids, in order). With top-k off the device's normaliser must lie within
@@ -141,6 +143,8 @@ static void run_case(silkie_vk_device *d, const op_case *k, int variant, uint64_
                                           : (int32_t)(sk_rng_u32(&rng) % V);
     fill_logits(k, &rng, x, variant, ids, n_ids);
     const uint32_t half = n_ids / 2;
+    const int own = k->n_seen && (seed & 1);
+    const uint32_t n_b = n_ids - half - (own ? 1u : 0u);
     if (k->n_seen) silkie_ref_sample_mark(ids, n_ids, V, seen_ref);
     silkie_ref_sample_out want;
     silkie_ref_sample(x, V, k->n_seen ? seen_ref : NULL, k->penalty, k->temperature, k->top_k,
@@ -148,10 +152,12 @@ static void run_case(silkie_vk_device *d, const op_case *k, int variant, uint64_
     const silkie_sample_params sp = {.temperature = k->temperature, .top_k = k->top_k,
                                      .top_p = k->top_p, .repetition_penalty = k->penalty};
 
-    silkie_owned_tensor tx = {0}, tseen = {0}, tids_a = {0}, tids_b = {0}, tscr = {0};
+    silkie_owned_tensor tx = {0}, tseen = {0}, tids_a = {0}, tids_b = {0}, tids_own = {0};
+    silkie_owned_tensor tscr = {0};
     sk_guarded gout = {0};
     const uint32_t ne_x[4] = {V, 1, 1, 1}, ne_w[4] = {W, 1, 1, 1};
-    const uint32_t ne_a[4] = {half ? half : 1, 1, 1, 1}, ne_b[4] = {n_ids - half, 1, 1, 1};
+    const uint32_t ne_a[4] = {half ? half : 1, 1, 1, 1}, ne_b[4] = {n_b ? n_b : 1, 1, 1, 1};
+    const uint32_t ne_1[4] = {1, 1, 1, 1};
     const uint32_t ne_s[4] = {(uint32_t)n_scratch, 1, 1, 1};
     const uint32_t ne_o[4] = {silkie_op_sample_out_words(), 1, 1, 1};
     uint32_t *zeros = silkie_calloc(W, 4);
@@ -159,6 +165,7 @@ static void run_case(silkie_vk_device *d, const op_case *k, int variant, uint64_
         sk_tensor_from_host(d, SILKIE_DTYPE_I32, ne_w, zeros, &tseen) &&
         sk_tensor_from_host(d, SILKIE_DTYPE_I32, ne_a, ids, &tids_a) &&
         sk_tensor_from_host(d, SILKIE_DTYPE_I32, ne_b, ids + half, &tids_b) &&
+        sk_tensor_from_host(d, SILKIE_DTYPE_I32, ne_1, ids + n_ids - 1, &tids_own) &&
         sk_tensor_from_host(d, SILKIE_DTYPE_F32, ne_s, scratch, &tscr) &&
         sk_guarded_alloc(d, SILKIE_DTYPE_I32, ne_o, &gout)) {
         SK_TEST_OK(silkie_vk_buffer_fill(gout.o.t.buf, gout.o.t.offset, ne_o[0] * 4ull,
@@ -167,10 +174,10 @@ static void run_case(silkie_vk_device *d, const op_case *k, int variant, uint64_
         if (sk_op_begin(d, &c)) {
             if (k->n_seen) {
                 if (half) SK_TEST_OK(silkie_op_sample_mark(&c, &tids_a.t, &tseen.t, V));
-                SK_TEST_OK(silkie_op_sample_mark(&c, &tids_b.t, &tseen.t, V));
+                if (n_b) SK_TEST_OK(silkie_op_sample_mark(&c, &tids_b.t, &tseen.t, V));
             }
-            SK_TEST_OK(silkie_op_sample(&c, &tx.t, k->n_seen ? &tseen.t : NULL, &sp, &tscr.t,
-                                        &gout.o.t));
+            SK_TEST_OK(silkie_op_sample(&c, &tx.t, k->n_seen ? &tseen.t : NULL,
+                                        own ? &tids_own.t : NULL, &sp, &tscr.t, &gout.o.t));
             if (sk_op_run(&c)) {
                 SK_TEST_OK(silkie_tensor_download(&gout.o.t, words, ne_o[0] * 4));
                 SK_TEST_OK(silkie_tensor_download(&tseen.t, seen_got, (uint64_t)W * 4));
@@ -209,6 +216,7 @@ static void run_case(silkie_vk_device *d, const op_case *k, int variant, uint64_
     silkie_tensor_free(&tseen);
     silkie_tensor_free(&tids_a);
     silkie_tensor_free(&tids_b);
+    silkie_tensor_free(&tids_own);
     silkie_tensor_free(&tscr);
     silkie_free(zeros);
     silkie_free(x);
@@ -230,17 +238,23 @@ static void bad_arguments(silkie_vk_device *d)
     silkie_op_ctx c;
     if (tx.t.buf && tscr.t.buf && tout.t.buf && sk_op_begin(d, &c)) {
         silkie_sample_params sp = {.temperature = 1, .repetition_penalty = 1};
-        SK_TEST_STATUS(silkie_op_sample(&c, &tx.t, NULL, &sp, &tscr.t, &tout.t),
+        SK_TEST_STATUS(silkie_op_sample(&c, &tx.t, NULL, NULL, &sp, &tscr.t, &tout.t),
                        SILKIE_ERR_INVALID_ARGUMENT); /* two rows */
         silkie_tensor row = silkie_tensor_rows_view(&tx.t, 0, 1);
-        SK_TEST_STATUS(silkie_op_sample(&c, &row, NULL, &sp, &tout.t, &tout.t),
+        SK_TEST_STATUS(silkie_op_sample(&c, &row, NULL, NULL, &sp, &tout.t, &tout.t),
                        SILKIE_ERR_INVALID_ARGUMENT); /* scratch of the wrong type */
         sp.temperature = INFINITY;
-        SK_TEST_STATUS(silkie_op_sample(&c, &row, NULL, &sp, &tscr.t, &tout.t),
+        SK_TEST_STATUS(silkie_op_sample(&c, &row, NULL, NULL, &sp, &tscr.t, &tout.t),
                        SILKIE_ERR_INVALID_ARGUMENT);
         sp.temperature = 1;
+        silkie_tensor one = silkie_tensor_rows_view(&tout.t, 0, 1);
+        one.ne[0] = 1;
+        SK_TEST_STATUS(silkie_op_sample(&c, &row, NULL, &one, &sp, &tscr.t, &tout.t),
+                       SILKIE_ERR_INVALID_ARGUMENT); /* own_id without a mask */
+        SK_TEST_STATUS(silkie_op_sample(&c, &row, &tout.t, &row, &sp, &tscr.t, &tout.t),
+                       SILKIE_ERR_INVALID_ARGUMENT); /* own_id not I32 [1] */
         sp.repetition_penalty = 1e-40f; /* subnormal: the integer division needs a normal one */
-        SK_TEST_STATUS(silkie_op_sample(&c, &row, &tout.t, &sp, &tscr.t, &tout.t),
+        SK_TEST_STATUS(silkie_op_sample(&c, &row, &tout.t, NULL, &sp, &tscr.t, &tout.t),
                        SILKIE_ERR_INVALID_ARGUMENT);
         SK_TEST_STATUS(silkie_op_sample_mark(&c, &row, &tout.t, 64), SILKIE_ERR_INVALID_ARGUMENT);
         sk_op_run(&c);

@@ -15,4 +15,14 @@ SK_PUSH_BEGIN(matmul_push)
     SK_U32 y_ld;
     SK_U32 bias_off;
     SK_F32 alpha;
+    SK_U32 norm_off; /* GEMV with NORM: RMSNorm weights of A's rows (floats) */
+    SK_F32 norm_eps;
+    /* gemv_q with W_PARTS > 1: a split weight in one dispatch. Part p holds rows
+     * [p * part_rows, ...) and gets part_groups workgroups; w_off (part 0) and w_off1..3 are
+     * in 16-bit words of each part's binding. */
+    SK_U32 part_rows;
+    SK_U32 part_groups;
+    SK_U32 w_off1;
+    SK_U32 w_off2;
+    SK_U32 w_off3;
 SK_PUSH_END(matmul_push)

@@ -35,6 +35,8 @@ SK_PUSH_BEGIN(sample_prep_push)
     SK_U32 seen_off;
     SK_U32 s_off;      /* scratch: penalized logits [n], then 3 words per workgroup */
     SK_F32 penalty;
+    SK_U32 id_off;     /* has_id: the pass's token, penalized as if already marked */
+    SK_U32 has_id;
 SK_PUSH_END(sample_prep_push)
 #endif
 
@@ -47,5 +49,8 @@ SK_PUSH_BEGIN(sample_push)
     SK_U32 n_want;     /* candidates to select, <= SK_SAMPLE_CAP */
     SK_F32 temperature;
     SK_F32 top_p;      /* nucleus estimate that trims the written list (NEED_SUM only) */
+    SK_U32 seen_off;   /* has_id: the pass's token is marked in seen once the step is done */
+    SK_U32 id_off;
+    SK_U32 has_id;
 SK_PUSH_END(sample_push)
 #endif
