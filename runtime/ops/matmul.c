@@ -22,6 +22,7 @@ typedef struct mm_tuning {
     uint32_t gemv_rows;    /* gemv_q.comp rows per subgroup pass */
     uint32_t gemm_bm, gemm_bn, gemm_tm, gemm_tn;
     uint32_t gemm_coopmat; /* 1: matmul_coopmat.comp where the device has it */
+    uint32_t gemm_f16;     /* 1: matmul_f16.comp where the device has shaderFloat16 */
 } mm_tuning;
 
 static const mm_tuning tunings[] = {
@@ -37,6 +38,9 @@ static const mm_tuning tunings[] = {
     /* Not automatic yet: it rounds activations to f16 (range and precision) and has only been
      * checked for SPIR-V validity here; silkie-bench-ops --check says whether it is right. */
     {.name = "gemm-coopmat", .gemm_coopmat = 1},
+    /* Not automatic either: f16 tiles and per-step f16 sums (range and ~1e-3 relative error),
+     * for GPUs with shaderFloat16 and no cooperative matrices; never timed on one here. */
+    {.name = "gemm-f16", .gemm_f16 = 1},
 };
 static uint32_t tuning_sel; /* index into tunings; process-wide, for benchmarks and tests */
 
@@ -105,6 +109,17 @@ static silkie_shader_id shader_for(silkie_dtype t, int gemv)
     case SILKIE_DTYPE_Q8_0: return gemv ? SILKIE_SHADER_GEMV_W_Q8_0 : SILKIE_SHADER_MATMUL_W_Q8_0;
     case SILKIE_DTYPE_Q4_0: return gemv ? SILKIE_SHADER_GEMV_W_Q4_0 : SILKIE_SHADER_MATMUL_W_Q4_0;
     default: return gemv ? SILKIE_SHADER_GEMV_W_F32 : SILKIE_SHADER_MATMUL_W_F32;
+    }
+}
+
+/* matmul_f16.comp: weight types no wider than f16. */
+static int f16_gemm_shader(silkie_dtype t, silkie_shader_id *id)
+{
+    switch (t) {
+    case SILKIE_DTYPE_F16: *id = SILKIE_SHADER_MATMUL_F16_W_F16; return 1;
+    case SILKIE_DTYPE_Q8_0: *id = SILKIE_SHADER_MATMUL_F16_W_Q8_0; return 1;
+    case SILKIE_DTYPE_Q4_0: *id = SILKIE_SHADER_MATMUL_F16_W_Q4_0; return 1;
+    default: return 0;
     }
 }
 
@@ -370,6 +385,9 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
     /* Tensor-core GEMM: Linear weights, untransposed A, f16 16x16x16 on 32-wide subgroups. */
     const int coopmat = !gemv && tunings[tuning_sel].gemm_coopmat && caps->coopmat_nv &&
                         caps->fp16_arith && caps->subgroup_size == 32 && !s.trans_a && !s.w_kn;
+    silkie_shader_id f16_id = SILKIE_SHADER_COUNT;
+    const int gemm_f16 = !gemv && !coopmat && tunings[tuning_sel].gemm_f16 && caps->fp16_arith &&
+                         f16_gemm_shader(w->dtype, &f16_id);
     uint32_t bm = 64, bn = 64, tm = 4, tn = 4;
     if (!gemv && !coopmat) gemm_tiles(caps, s.M, &bm, &bn, &tm, &tn);
     SK_ASSERT(bn % 32 == 0); /* whole quant blocks per w_kn tile row */
@@ -509,8 +527,9 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
         silkie_vk_dispatch_desc d = {
             .shader = gemv_q    ? (w->dtype == SILKIE_DTYPE_Q8_0 ? SILKIE_SHADER_GEMV_Q_W_Q8_0
                                                                  : SILKIE_SHADER_GEMV_Q_W_Q4_0)
-                      : coopmat ? coopmat_shader(w->dtype)
-                                : shader_for(w->dtype, gemv),
+                      : coopmat  ? coopmat_shader(w->dtype)
+                      : gemm_f16 ? f16_id
+                                 : shader_for(w->dtype, gemv),
             .spec = spec,
             .n_spec = n_spec,
             .push = &pc,
@@ -518,7 +537,11 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
             .bindings = bind,
             .n_bindings = gemv ? (gemv_q ? GEMV_Q_PART_BINDINGS : 6) : coopmat ? 4 : 6,
             .groups = {gx, gy, 1},
-            .label = gemv_q ? "gemv_q" : gemv ? "gemv" : coopmat ? "matmul_coopmat" : "matmul",
+            .label = gemv_q     ? "gemv_q"
+                     : gemv     ? "gemv"
+                     : coopmat  ? "matmul_coopmat"
+                     : gemm_f16 ? "matmul_f16"
+                                : "matmul",
         };
         SK_CHECK(silkie_vk_cmd_dispatch(c->cmd, &d));
         if (gemv_q) {
@@ -531,8 +554,8 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
         } else if (coopmat) {
             snprintf(last_kernel, sizeof last_kernel, "gemm coopmat-nv 64x64 f16");
         } else {
-            snprintf(last_kernel, sizeof last_kernel, "gemm %ux%u/%ux%u%s%s", bm, bn, tm, tn,
-                     spec[9] ? " a4" : "", spec[10] ? " w16B" : "");
+            snprintf(last_kernel, sizeof last_kernel, "gemm %ux%u/%ux%u%s%s%s", bm, bn, tm, tn,
+                     spec[9] ? " a4" : "", spec[10] ? " w16B" : "", gemm_f16 ? " f16" : "");
         }
     }
     return SILKIE_OK;

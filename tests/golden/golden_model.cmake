@@ -12,6 +12,11 @@ if(TARGET silkie_session)
                            ENVIRONMENT "SILKIE_VALIDATE=1")
     endif()
   endforeach()
+  # The f16-arithmetic GEMM (not automatic yet) through the whole f16 model.
+  add_test(NAME test_golden_model_f16_gemm_f16
+           COMMAND test_golden_model "${SILKIE_SHARED_DIR}/golden/tiny-a" f16 tuning=gemm-f16)
+  set_tests_properties(test_golden_model_f16_gemm_f16 PROPERTIES LABELS golden
+                       SKIP_RETURN_CODE 77 TIMEOUT 600)
   # Embedding and LM head split across bindings, as on devices with a 128 MiB binding range.
   foreach(mode q8_0 q4_0)
     add_test(NAME test_golden_model_${mode}_split

@@ -2,7 +2,7 @@
  * ../shared/golden/tiny-a): every vision stage, the prompt ids, the LLM hidden states, the
  * last-position logits and 16 greedy tokens, with the tolerances of the case's cases.json.
  *
- *   test_golden_model [CASE_DIR] [f32|f16|q8_0|q4_0] [split]
+ *   test_golden_model [CASE_DIR] [f32|f16|q8_0|q4_0] [split] [tuning=NAME]
  * f32: f32 weights and KV cache, the case's float32 tolerances. f16: f16 weights and cache,
  * rtol 1e-2 and identical greedy tokens. q8_0/q4_0: LLM matrices quantized; reports the logit
  * error and top-1 agreement of the prompt position against the f16 path (quantization error,
@@ -10,7 +10,9 @@
  * device, which must give the same tokens while reading back 4 bytes a step, in at most
  * 7 dispatches per block + 4. `split` (q8_0/q4_0) caps bindings at 10 MiB, so the f16 embedding
  * (4 parts) and the quantized LM head (2) are split as on a device with a small binding range
- * (a phone, lavapipe at the real shape), and decode must still bind each in one dispatch. */
+ * (a phone, lavapipe at the real shape), and decode must still bind each in one dispatch.
+ * tuning=NAME runs every matmul under that named kernel setting (ops.h), e.g. gemm-f16 with the
+ * f16 path: the vision tower and prefill then take f16 arithmetic and must hold the same bounds. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,7 +292,22 @@ static int run(const char *case_dir, const char *mode)
 
 int main(int argc, char **argv)
 {
-    split = argc > 3 && !strcmp(argv[3], "split");
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "split")) {
+            split = 1;
+            continue;
+        }
+        uint32_t t = 0;
+        while (t < silkie_op_matmul_n_tunings() &&
+               (strncmp(argv[i], "tuning=", 7) ||
+                strcmp(argv[i] + 7, silkie_op_matmul_tuning_name(t))))
+            t++;
+        if (t == silkie_op_matmul_n_tunings()) {
+            fprintf(stderr, "unknown argument %s\n", argv[i]);
+            return 2;
+        }
+        silkie_op_matmul_set_tuning(t);
+    }
     char def[4096];
     const char *dir = argc > 1 ? argv[1] : NULL;
     if (!dir) {

@@ -4,6 +4,8 @@
  * order differs. F_NORM cases fold RMSNorm into the product and are checked against the
  * unfused reference sequence (rms_norm, then matmul); on the GEMM path the op writes the normed
  * rows to norm_out, which is checked too. */
+#include <math.h>
+
 #include "harness_vk.h"
 #include "ref/ref.h"
 
@@ -89,6 +91,30 @@ static int upload_rows(silkie_vk_device *d, silkie_dtype dt, const uint8_t *byte
 {
     const uint32_t ne[4] = {len, n, 1, 1};
     return sk_tensor_from_host(d, dt, ne, bytes + silkie_ref_row_bytes(dt, len) * r0, o);
+}
+
+/* Per output of a Linear-layout product: |got - ref| <= 2^-8 * alpha * sum_k |a||w| + 1e-6. */
+static void check_f16_bound(const char *what, const float *a, const float *w, const float *ref,
+                            const float *got, uint32_t M, uint32_t N, uint32_t K, int acc,
+                            float alpha)
+{
+    (void)acc; /* y0 enters exactly on both sides */
+    uint32_t bad = 0;
+    double worst = 0;
+    for (uint32_t m = 0; m < M; m++) {
+        for (uint32_t n = 0; n < N; n++) {
+            double sa = 0;
+            for (uint32_t k = 0; k < K; k++)
+                sa += fabs((double)a[(size_t)m * K + k] * w[(size_t)n * K + k]);
+            const double bound = ldexp(sa * fabs(alpha == 0.0f ? 1.0 : alpha), -8) + 1e-6;
+            const double e = fabs((double)got[(size_t)m * N + n] - ref[(size_t)m * N + n]);
+            if (e / bound > worst) worst = e / bound;
+            bad += !(e <= bound);
+        }
+    }
+    printf("  f16 arithmetic: worst error %.3f of its bound\n", worst);
+    SK_TEST_CHECK(bad == 0, "%s: %u outputs past 2^-8 sum|a||w| (worst %.2f of it)", what, bad,
+                  worst);
 }
 
 static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, uint64_t seed)
@@ -212,6 +238,12 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
         SK_TEST_OK(silkie_tensor_download(&gy.o.t, y_got, (uint64_t)M * N * sizeof(float)));
         double max_abs = 1e-4 * (sk_max_abs(y_ref, (uint64_t)M * N) + 1.0) *
                          (dt == SILKIE_DTYPE_F32 ? 1.0 : 10.0);
+        if (strstr(silkie_op_matmul_last_kernel(), " f16")) {
+            /* f16 arithmetic: inputs rounded to f16 (2^-11 each) and each K step's 32 products
+             * summed in f16. Bound: 2^-8 of sum_k |a||w| per output; the NMSE bound stays. */
+            max_abs = INFINITY;
+            check_f16_bound(what, a_dense, w_f, y_ref, y_got, M, N, K, acc, alpha);
+        }
         sk_check_close(what, y_ref, y_got, (uint64_t)M * N, nmse_bound(dt), max_abs, seed);
         printf("%-44s nmse %.2e max abs %.2e  %s\n", what, sk_nmse(y_ref, y_got, (uint64_t)M * N),
                sk_max_abs_diff(y_ref, y_got, (uint64_t)M * N), silkie_op_matmul_last_kernel());
@@ -262,6 +294,8 @@ static const mm_case tuning_cases[] = {
     {   3,   65,  128, SILKIE_DTYPE_Q4_0,  F_NORM | F_BIAS },  /* folded norm, every GEMV form */
     {   1,   40, 1056, SILKIE_DTYPE_Q8_0,  F_NORM | F_SPLIT2 },
     {   1,  200,   64, SILKIE_DTYPE_Q4_0,  F_SPLIT6 | F_BIAS },
+    {  33,   65,  160, SILKIE_DTYPE_F16,   F_BIAS | F_ACC },    /* f16 weights, GEMM */
+    {  64,  104,  512, SILKIE_DTYPE_Q8_0,  F_ALPHA },           /* 16 K steps */
 };
 
 static void test_tunings(silkie_vk_device *d, uint64_t seed)
