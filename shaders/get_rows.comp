@@ -10,6 +10,7 @@ layout(constant_id = 1) const uint T_PARTS = 1;
 layout(binding = 0) readonly buffer I { int ids[]; };
 #define W_BINDING 1
 #define W_PARTS_BINDING 3
+#define W_PARTS_COUNT T_PARTS
 #include "include/dequant.glsl"
 layout(binding = 2) writeonly buffer Y { float y[]; };
 

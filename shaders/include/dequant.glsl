@@ -2,7 +2,8 @@
 // The includer defines W_BINDING. Quantized types are read a quarter block (8 values) at a
 // time from 16-bit words: blocks are 34 or 18 bytes, so only 2-byte alignment is guaranteed.
 // An includer that defines W_PARTS_BINDING also gets parts 1..3 of a split weight at bindings
-// W_PARTS_BINDING + 0..2, read where it sets w_part (uniform per workgroup) to 1..3.
+// W_PARTS_BINDING + 0..2, read where it sets w_part (uniform per workgroup) to 1..3; it also
+// defines W_PARTS_COUNT (its parts in this pipeline), so a single part reads w with no branch.
 #if defined(SK_VARIANT_W_F32)
 #define W_ELEM float
 #else
@@ -16,9 +17,9 @@ layout(binding = W_PARTS_BINDING + 2) readonly buffer WP3 { W_ELEM wp3[]; };
 uint w_part = 0u;
 W_ELEM w_load(uint i)
 {
-    if (w_part == 1u) return wp1[i];
-    if (w_part == 2u) return wp2[i];
-    if (w_part == 3u) return wp3[i];
+    if (W_PARTS_COUNT > 1u && w_part == 1u) return wp1[i];
+    if (W_PARTS_COUNT > 2u && w_part == 2u) return wp2[i];
+    if (W_PARTS_COUNT > 3u && w_part == 3u) return wp3[i];
     return w[i];
 }
 #else
