@@ -16,23 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_ops.h"
 #include "cli_opts.h"
-#include "ops/ops.h"
 #include "ref/ref.h"
 
-typedef struct bench {
-    silkie_vk_device *dev;
-    const char *device_name;
-    int quick, json, variants, check;
-    const char *filter;
-    uint32_t iters, reps;
-    double copy_gbps, fma_gflops; /* reference points, 0 until measured */
-    int failures;
-    int gpu_time;                  /* dispatches timed with GPU timestamps */
-    double wall_us, submit_us;     /* of the last case: wall time per call, overhead per submit */
-} bench;
-
-typedef silkie_status (*record_fn)(silkie_op_ctx *c, void *user);
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -50,9 +37,7 @@ static double gpu_total_us(const bench *b)
     return ms * 1e3;
 }
 
-/* Microseconds per call of the op: GPU time when timed on the GPU, else the median wall time
- * per call; b->wall_us and b->submit_us are set too. < 0 on failure (message printed). */
-static double time_case(bench *b, record_fn rec, void *user)
+double time_case(bench *b, record_fn rec, void *user)
 {
     silkie_op_ctx c = {.dev = b->dev};
     silkie_status st = silkie_vk_cmd_create(b->dev, &c.cmd);
@@ -88,10 +73,8 @@ static double time_case(bench *b, record_fn rec, void *user)
     return med;
 }
 
-/* ref: "copy" or "fma" -> which reference the percentage is of; NULL for none. */
-/* kernel: which setting and kernel ran (matmul rows), or NULL. */
-static void report(bench *b, const char *op, const char *shape, const char *dtype, double us,
-                   double flops, double bytes, const char *ref, const char *kernel)
+void report(bench *b, const char *op, const char *shape, const char *dtype, double us,
+            double flops, double bytes, const char *ref, const char *kernel)
 {
     double gflops = us > 0 ? flops / (us * 1e3) : 0, gbps = us > 0 ? bytes / (us * 1e3) : 0;
     double pct = -1;
@@ -129,7 +112,7 @@ static void report(bench *b, const char *op, const char *shape, const char *dtyp
     fflush(stdout);
 }
 
-static int wanted(const bench *b, const char *op, const char *shape, const char *dtype)
+int wanted(const bench *b, const char *op, const char *shape, const char *dtype)
 {
     if (!b->filter) return 1;
     char key[128];
@@ -452,7 +435,7 @@ int main(int argc, char **argv)
         {"--quick", SILKIE_OPT_FLAG, &b.quick, NULL,
          "dimensions / 8 (for CPU drivers such as lavapipe)", NULL, 0, 0, 0, NULL},
         {"--variants", SILKIE_OPT_FLAG, &b.variants, NULL,
-         "time each matmul case under every named kernel setting", NULL, 0, 0, 0, NULL},
+         "time each matmul case under every named kernel setting, and attention without the flash kernel", NULL, 0, 0, 0, NULL},
         {"--check", SILKIE_OPT_FLAG, &b.check, NULL,
          "only compare every kernel setting with the reference (PASS/FAIL)", NULL, 0, 0, 0,
          NULL},
@@ -491,6 +474,7 @@ int main(int argc, char **argv)
         printf("device: %s (vendor 0x%04x, subgroup %u, coopmat_nv %u)\n", b.device_name,
                caps->vendor_id, caps->subgroup_size, caps->coopmat_nv);
         check_matmuls(&b);
+        check_attentions(&b);
         printf("check: %s\n", b.failures ? "FAIL" : "PASS");
         silkie_vk_device_destroy(b.dev);
         return b.failures ? 1 : 0;
@@ -507,6 +491,7 @@ int main(int argc, char **argv)
     bench_copy(&b);
     bench_fma(&b);
     bench_matmuls(&b);
+    bench_attentions(&b);
     silkie_vk_profile_reset(b.dev); /* the rows are printed above, not again at destroy */
     silkie_vk_device_destroy(b.dev);
     return b.failures ? 1 : 0;

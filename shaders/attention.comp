@@ -40,14 +40,7 @@ layout(binding = 3) writeonly buffer Y { float y[]; };
 layout(binding = 4) writeonly buffer L { float lse[]; };
 layout(binding = 5) readonly buffer S { int step[]; };
 
-const float MASKED = -1.0e30;
-
-// Segment exclusion: query at absolute index qa skips keys [seg_begin, seg_end) once past
-// them. Never true when seg_end <= seg_begin, so unpacked calls compute exactly as before.
-bool seg_hidden(uint qa, uint key)
-{
-    return qa >= pc.seg_end && key >= pc.seg_begin && key < pc.seg_end;
-}
+#include "include/attention_mask.glsl"
 
 #ifndef SPLIT
 const uint TPQ = gl_WorkGroupSize.x / BQ; // invocations per query in the accumulate phase

@@ -23,12 +23,7 @@ layout(constant_id = 1) const uint BQ = 16;     // queries per block (DQ) or til
 layout(constant_id = 2) const uint BK = 32;     // keys per tile (DQ) or block (DKV)
 layout(constant_id = 3) const uint D_MAX = 128; // largest head_dim this pipeline serves
 
-// Segment exclusion as in the forward: query at absolute index qa skips keys
-// [seg_begin, seg_end) once past them; never true when seg_end <= seg_begin.
-bool seg_hidden(uint qa, uint key)
-{
-    return qa >= pc.seg_end && key >= pc.seg_begin && key < pc.seg_end;
-}
+#include "include/attention_mask.glsl"
 
 #if defined(SK_VARIANT_DELTA)
 layout(binding = 0) readonly buffer Y { float y[]; };

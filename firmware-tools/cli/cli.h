@@ -25,11 +25,11 @@ typedef struct silkie_cli_model {
     const char *model;
     silkie_model_params mp;
     silkie_session_params sp;
-    int greedy, validate, quiet, verify;
+    int greedy, validate, quiet, verify, f16_gemm;
 } silkie_cli_model;
 /* Initializes m and writes its option table to t (room for SILKIE_CLI_MODEL_OPTS entries);
  * returns the count. After parsing call silkie_cli_model_finish. */
-#define SILKIE_CLI_MODEL_OPTS 20
+#define SILKIE_CLI_MODEL_OPTS 24
 size_t silkie_cli_model_opts(silkie_cli_model *m, silkie_opt *t);
 void silkie_cli_model_finish(silkie_cli_model *m);
 /* Prints "silkie: WHAT: <last error>" and returns 1. */

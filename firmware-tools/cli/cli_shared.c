@@ -57,6 +57,9 @@ size_t silkie_cli_model_opts(silkie_cli_model *m, silkie_opt *t)
         {"--verify", SILKIE_OPT_FLAG, &m->verify, NULL,
          "check every checksum (GGUF) or zip CRC (.bin) of the model while loading it", NULL, 0,
          0, 0, NULL},
+        {"--f16-gemm", SILKIE_OPT_FLAG, &m->f16_gemm, NULL,
+         "f16 arithmetic for the products whose inputs fit f16, on a GPU with shaderFloat16 and "
+         "no cooperative matrices (not yet measured on one)", NULL, 0, 0, 0, NULL},
         {"--pipeline-cache", SILKIE_OPT_STR, &m->mp.pipeline_cache, "FILE|off",
          "compiled-pipeline cache to read and update (silkie-cache builds one ahead of time)",
          "$XDG_CACHE_HOME/silkie/", 0, 0, SILKIE_OPT_OUT_FILE, NULL},
@@ -71,6 +74,7 @@ void silkie_cli_model_finish(silkie_cli_model *m)
     if (m->greedy) m->sp.temperature = 0;
     if (m->validate) m->mp.validation = 1;
     if (m->verify) m->mp.verify = 1;
+    if (m->f16_gemm) m->mp.f16_gemm = 1;
 }
 
 int silkie_cli_fail(const char *what)

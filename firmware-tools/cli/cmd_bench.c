@@ -105,10 +105,13 @@ int silkie_cmd_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "train")) return bench_train(argc - 1, argv + 1);
     silkie_bench_params p;
     silkie_bench_params_init(&p);
-    int json = 0, no_vision = 0, quiet = 0;
+    int json = 0, no_vision = 0, quiet = 0, f16_gemm = 0;
     const silkie_opt t[] = {
         {"--weights", SILKIE_OPT_DTYPE, &p.weight_type, NULL, "type of the LLM weights", NULL, 0,
          0, 0, DTYPES},
+        {"--f16-gemm", SILKIE_OPT_FLAG, &f16_gemm, NULL,
+         "f16 arithmetic for the products whose inputs fit f16, on a GPU with shaderFloat16 and "
+         "no cooperative matrices (not yet measured on one)", NULL, 0, 0, 0, NULL},
         {"--layers", SILKIE_OPT_U32, &p.n_layers, "N",
          "LLM blocks, 0 = all 32 (fewer on a device too slow for them)", NULL, 0, 32, 0, NULL},
         {"--vision-layers", SILKIE_OPT_U32, &p.vision_layers, "N", "ViT blocks, 0 = all 48",
@@ -135,6 +138,7 @@ int silkie_cmd_bench(int argc, char **argv)
     int rc = silkie_cli_parse(&spec, argc, argv, NULL, NULL);
     if (rc != SILKIE_CLI_CONTINUE) return rc;
     p.skip_vision = (uint32_t)no_vision;
+    p.f16_gemm = (uint32_t)f16_gemm;
     silkie_cli_progress pr;
     silkie_cli_progress_init(&pr, quiet);
     p.progress = silkie_cli_progress_update;
@@ -158,19 +162,20 @@ int silkie_cmd_bench(int argc, char **argv)
                "\"decode_tokens\":%u,\"decode_tok_s\":%.2f,\"copy_gb_s\":%.2f,"
                "\"decode_bound_tok_s\":%.2f,\"decode_fraction_of_bound\":%.3f,"
                "\"decode_dispatches_per_token\":%u,\"decode_readback_bytes_per_token\":%.1f,"
-               "\"decode_host_ms_per_token\":%.4f}\n",
+               "\"decode_host_ms_per_token\":%.4f,\"f16_gemm\":%s}\n",
                r.device_name, wt, r.n_layers, r.vision_layers,
                (unsigned long long)r.weight_bytes, (unsigned long long)r.kv_bytes,
                (unsigned long long)r.peak_host_bytes, r.image_encode_ms, r.prefill_tokens,
                r.prefill_tok_s, r.decode_tokens, r.decode_tok_s, r.copy_gb_s,
                r.decode_bound_tok_s, r.decode_tok_s / r.decode_bound_tok_s,
                r.decode_dispatches_per_token, r.decode_readback_bytes_per_token,
-               r.decode_host_ms_per_token);
+               r.decode_host_ms_per_token, f16_gemm ? "true" : "false");
         return 0;
     }
     printf("device                 %s\n", r.device_name);
     printf("model                  Qwen-VL-Chat shape, synthetic weights, LLM %s, %u/32 layers, "
-           "ViT %u/48 blocks\n", wt, r.n_layers, r.vision_layers);
+           "ViT %u/48 blocks%s\n", wt, r.n_layers, r.vision_layers,
+           f16_gemm ? ", f16 GEMM opted in" : "");
     printf("weights on device      %.1f MiB (decode reads %.1f MiB/token)\n",
            r.weight_bytes / 1048576.0, r.llm_bytes_per_token / 1048576.0);
     printf("KV cache               %.1f MiB (f16)\n", r.kv_bytes / 1048576.0);

@@ -72,6 +72,7 @@ silkie_status silkie_bench_run(const silkie_bench_params *p, silkie_bench_result
     silkie_vk_device_params dp;
     silkie_vk_device_params_init(&dp);
     dp.device = bp.device;
+    dp.f16_gemm = bp.f16_gemm;
     silkie_vk_device *dev = NULL;
     silkie_qwen *q = NULL;
     silkie_qwen_ctx *x = NULL;

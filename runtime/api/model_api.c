@@ -141,6 +141,7 @@ silkie_status silkie_model_load(const char *path, const silkie_model_params *p,
         dp.device = mp.device;
         dp.validation = mp.validation;
         dp.pipeline_cache_path = mp.pipeline_cache;
+        dp.f16_gemm = mp.f16_gemm;
         st = silkie_vk_device_create(&dp, &m->dev);
     }
     if (st == SILKIE_OK) {

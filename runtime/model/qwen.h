@@ -188,9 +188,11 @@ typedef struct silkie_qwen_block_io {
     silkie_tensor *lse;                    /* training: [n_heads, T] */
     uint32_t seg_begin, seg_end;           /* training: packed-pair attention segment */
     silkie_tensor *x_mid;                  /* training: X after the attention residual */
-    /* Inference: ln_1/ln_2 may be folded into the matmuls that read them (Hn1/Hn2 are then
-     * not written where no LoRA target reads them). Training keeps them for the backward. */
-    uint32_t fold_norms;
+    /* Inference (set by record_llm): ln_1/ln_2 may be folded into the matmuls that read them
+     * (Hn1/Hn2 are then not written where no LoRA target reads them), and those matmuls may
+     * round the normed rows to f16 (silkie_matmul_opts.f16_ok). Training keeps the norms'
+     * outputs for the backward and f32 operands, so that its gradients match its forward. */
+    uint32_t inference;
     float freq_base;
     uint32_t logn_base;
     /* LoRA: NULL = base model. U[t] receives x A^T of target t, kept for the backward pass: a

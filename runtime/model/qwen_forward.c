@@ -40,10 +40,13 @@ silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
     const uint32_t W = v->width, D = v->output_dim, Np = v->patch_grid * v->patch_grid;
     const float eps = 1e-6f;
     silkie_matmul_opts acc = {.accumulate = 1};
+    /* Normalized pixels and the outputs of layer norms fit f16; the other inputs (attention
+     * and GELU outputs, the residual stream) are not bounded, and stay f32. */
+    const silkie_matmul_opts f16_ok = {.f16_ok = 1};
 
     SK_CHECK(silkie_op_patchify(c, &ws->pixels.t, &ws->vpatch.t, v->patch_size));
     silkie_tensor X = ws->vx.t, Hn = ws->vh.t;
-    SK_CHECK(silkie_op_matmul(c, &ws->vpatch.t, &q->conv_w.t, NULL, &X, NULL));
+    SK_CHECK(silkie_op_matmul(c, &ws->vpatch.t, &q->conv_w.t, NULL, &X, &f16_ok));
     SK_CHECK(tap(c, &X, taps->patch_embeds));
     SK_CHECK(tap(c, &q->pos_embed.t, taps->pos_embed));
     SK_CHECK(silkie_op_add(c, &X, &q->pos_embed.t, &X));
@@ -63,11 +66,11 @@ silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
     for (uint32_t b = 0; b < v->layers; b++) {
         const silkie_vit_block *k = &q->blocks[b];
         SK_CHECK(silkie_op_layer_norm(c, &X, &k->ln_1_w.t, &k->ln_1_b.t, &Hn, eps));
-        SK_CHECK(silkie_op_matmul(c, &Hn, &k->qkv_w.t, &k->qkv_b.t, &ws->vqkv.t, NULL));
+        SK_CHECK(silkie_op_matmul(c, &Hn, &k->qkv_w.t, &k->qkv_b.t, &ws->vqkv.t, &f16_ok));
         SK_CHECK(silkie_op_attention(c, &Q, &K, &V, &ws->vattn.t, NULL, NULL, &ap));
         SK_CHECK(silkie_op_matmul(c, &ws->vattn.t, &k->out_w.t, &k->out_b.t, &X, &acc));
         SK_CHECK(silkie_op_layer_norm(c, &X, &k->ln_2_w.t, &k->ln_2_b.t, &Hn, eps));
-        SK_CHECK(silkie_op_matmul(c, &Hn, &k->fc_w.t, &k->fc_b.t, &ws->vmlp.t, NULL));
+        SK_CHECK(silkie_op_matmul(c, &Hn, &k->fc_w.t, &k->fc_b.t, &ws->vmlp.t, &f16_ok));
         SK_CHECK(silkie_op_gelu(c, &ws->vmlp.t, &ws->vmlp.t));
         SK_CHECK(silkie_op_matmul(c, &ws->vmlp.t, &k->proj_w.t, &k->proj_b.t, &X, &acc));
         if (b == 0) SK_CHECK(tap(c, &X, taps->block0));
@@ -85,9 +88,13 @@ silkie_status silkie_qwen_record_vision(silkie_op_ctx *c, const silkie_qwen *q,
     SK_CHECK(tap(c, &q->pos_k.t, taps->resampler_kpos));
     SK_CHECK(silkie_op_layer_norm(c, &q->query.t, &q->ln_q_w.t, &q->ln_q_b.t, &ws->rq_in.t, eps));
     SK_CHECK(silkie_op_add(c, &ws->rq_in.t, &q->pos_q.t, &ws->rq_in.t));
-    SK_CHECK(silkie_op_matmul(c, &ws->rq_in.t, &q->pool_w[0].t, &q->pool_b[0].t, &ws->rq.t, NULL));
-    SK_CHECK(silkie_op_matmul(c, &ws->rkv.t, &q->pool_w[1].t, &q->pool_b[1].t, &ws->rk.t, NULL));
-    SK_CHECK(silkie_op_matmul(c, &ws->rv.t, &q->pool_w[2].t, &q->pool_b[2].t, &ws->rkk.t, NULL));
+    /* Layer-norm outputs plus the (bounded) sin-cos position tables. */
+    SK_CHECK(silkie_op_matmul(c, &ws->rq_in.t, &q->pool_w[0].t, &q->pool_b[0].t, &ws->rq.t,
+                              &f16_ok));
+    SK_CHECK(silkie_op_matmul(c, &ws->rkv.t, &q->pool_w[1].t, &q->pool_b[1].t, &ws->rk.t,
+                              &f16_ok));
+    SK_CHECK(silkie_op_matmul(c, &ws->rv.t, &q->pool_w[2].t, &q->pool_b[2].t, &ws->rkk.t,
+                              &f16_ok));
     const silkie_attention_params rp = {.n_heads = v->pool_heads,
                                         .head_dim = D / v->pool_heads,
                                         .scale = 1.0f / sqrtf((float)(D / v->pool_heads)),
@@ -171,16 +178,20 @@ static int adapted(const silkie_qwen_block_io *io, uint32_t l, silkie_lora_targe
 }
 
 /* y = norm(x) W^T (+ b): one dispatch where the matmul folds the norm (decode), else the norm
- * into hn first. hn is always written when `keep` (a LoRA target or the backward reads it). */
+ * into hn first. hn is always written when `keep` (a LoRA target or the backward reads it).
+ * f16_ok: the product may round the normed rows to f16 (inference only). */
 static silkie_status norm_matmul(silkie_op_ctx *c, const silkie_tensor *x, const silkie_tensor *g,
-                                 float eps, silkie_tensor *hn, int keep, const silkie_tensor *w,
-                                 const silkie_tensor *b, silkie_tensor *y)
+                                 float eps, silkie_tensor *hn, int keep, int f16_ok,
+                                 const silkie_tensor *w, const silkie_tensor *b, silkie_tensor *y)
 {
+    silkie_matmul_opts o = {.f16_ok = (uint32_t)f16_ok};
     if (keep) {
         SK_CHECK(silkie_op_rms_norm(c, x, g, hn, eps));
-        return silkie_op_matmul(c, hn, w, b, y, NULL);
+        return silkie_op_matmul(c, hn, w, b, y, &o);
     }
-    const silkie_matmul_opts o = {.norm_w = g, .norm_eps = eps, .norm_out = hn};
+    o.norm_w = g;
+    o.norm_eps = eps;
+    o.norm_out = hn;
     return silkie_op_matmul(c, x, w, b, y, &o);
 }
 
@@ -199,12 +210,12 @@ silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, u
     silkie_tensor V = silkie_tensor_cols(&io->QKV, 2 * H, H);
     silkie_tensor UP = silkie_tensor_cols(&io->MLP, 0, F), GATE = silkie_tensor_cols(&io->MLP, F, F);
 
-    const int keep1 = !io->fold_norms || adapted(io, l, SILKIE_LORA_C_ATTN);
-    const int keep2 = !io->fold_norms || adapted(io, l, SILKIE_LORA_W1) ||
+    const int keep1 = !io->inference || adapted(io, l, SILKIE_LORA_C_ATTN);
+    const int keep2 = !io->inference || adapted(io, l, SILKIE_LORA_W1) ||
                       adapted(io, l, SILKIE_LORA_W2);
 
-    SK_CHECK(norm_matmul(c, &io->X, &y->ln_1.t, cfg->eps, &io->Hn1, keep1, &y->c_attn_w.t,
-                         &y->c_attn_b.t, &io->QKV));
+    SK_CHECK(norm_matmul(c, &io->X, &y->ln_1.t, cfg->eps, &io->Hn1, keep1, io->inference != 0,
+                         &y->c_attn_w.t, &y->c_attn_b.t, &io->QKV));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_C_ATTN, &io->QKV));
     /* Rope of q and k in place and, with a cache, the append of k and v: one dispatch. */
     SK_CHECK(silkie_op_rope_qkv(c, &io->QKV, io->pos, io->kv ? &io->kv->k[l].t : NULL,
@@ -218,8 +229,8 @@ silkie_status silkie_qwen_record_block(silkie_op_ctx *c, const silkie_qwen *q, u
     SK_CHECK(silkie_op_matmul(c, &io->ATT, &y->c_proj.t, NULL, &io->X, &acc));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_ATTN_C_PROJ, &io->X));
     if (io->x_mid) SK_CHECK(copy_into(c, &io->X, io->x_mid, 0));
-    SK_CHECK(norm_matmul(c, &io->X, &y->ln_2.t, cfg->eps, &io->Hn2, keep2, &y->w12.t, NULL,
-                         &io->MLP));
+    SK_CHECK(norm_matmul(c, &io->X, &y->ln_2.t, cfg->eps, &io->Hn2, keep2, io->inference != 0,
+                         &y->w12.t, NULL, &io->MLP));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_W1, &UP));
     SK_CHECK(lora_forward(c, io, l, SILKIE_LORA_W2, &GATE));
     SK_CHECK(silkie_op_swiglu(c, &UP, &GATE, &io->ACT));
@@ -245,7 +256,7 @@ silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, sil
                                .MLP = rows(&ws->mlp, 0, T), .ACT = rows(&ws->act, 0, T),
                                .pos = &pos, .kv = kv, .step = &ws->step.t,
                                .freq_base = p->freq_base, .logn_base = p->logn_base,
-                               .fold_norms = 1};
+                               .inference = 1};
     io.Hn2 = io.Hn1;
     if (p->lora) {
         if (!ws->lora_u.t.buf || ws->lora_u.t.ne[0] < p->lora->max_r)
@@ -271,6 +282,6 @@ silkie_status silkie_qwen_record_llm(silkie_op_ctx *c, const silkie_qwen *q, sil
         SK_CHECK(tap(c, &io.Hn1, taps->final_norm));
     }
     silkie_tensor last = rows(&ws->x, T - 1, 1);
-    return norm_matmul(c, &last, &q->ln_f.t, cfg->eps, &ws->norm_last.t, 0, &q->lm_head.t, NULL,
-                       &ws->logits.t);
+    return norm_matmul(c, &last, &q->ln_f.t, cfg->eps, &ws->norm_last.t, 0, 1, &q->lm_head.t,
+                       NULL, &ws->logits.t);
 }

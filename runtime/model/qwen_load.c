@@ -411,6 +411,10 @@ silkie_status silkie_qwen_create(silkie_vk_device *dev, const silkie_model_confi
     }
     SK_LOGI("weights on device: %.1f MiB (llm %s, vision %s)", q->weight_bytes / 1048576.0,
             silkie_dtype_name(q->params.llm_dtype), silkie_dtype_name(q->params.vision_dtype));
+    /* The kernel choices that follow from the device's features, once per model. */
+    char mm[192];
+    silkie_op_matmul_kernels(dev, mm, sizeof mm);
+    SK_LOGI("kernels: %s; %s", mm, silkie_op_attention_kernels(dev, cfg->head_dim));
     *out = q;
     return SILKIE_OK;
 }

@@ -7,6 +7,9 @@
 #include "params/matmul.h"
 
 #define GEMV_MAX_M 8u
+/* Parts of a split weight gemv_q takes in one dispatch (its bindings 4 and 8..10). */
+#define GEMV_Q_MAX_PARTS 4u
+#define GEMV_Q_PART_BINDINGS 11u
 #define GRID_MAX 65535u
 #define DEVICE_TYPE_CPU 4u /* VK_PHYSICAL_DEVICE_TYPE_CPU; ops do not include Vulkan headers */
 #define VENDOR_AMD 0x1002u
@@ -35,11 +38,12 @@ static const mm_tuning tunings[] = {
     {.name = "gemm-64x64", .gemm_bm = 64, .gemm_bn = 64, .gemm_tm = 4, .gemm_tn = 4},
     {.name = "gemm-128x64", .gemm_bm = 128, .gemm_bn = 64, .gemm_tm = 8, .gemm_tn = 4},
     {.name = "gemm-128x128", .gemm_bm = 128, .gemm_bn = 128, .gemm_tm = 8, .gemm_tn = 8},
-    /* Not automatic yet: it rounds activations to f16 (range and precision) and has only been
-     * checked for SPIR-V validity here; silkie-bench-ops --check says whether it is right. */
+    /* Every GEMM on it; `auto` takes it only where the caller marked A as fitting f16
+     * (f16_ok), since it rounds activations to f16 (range and precision). */
     {.name = "gemm-coopmat", .gemm_coopmat = 1},
-    /* Not automatic either: f16 tiles and per-step f16 sums (range and ~1e-3 relative error),
-     * for GPUs with shaderFloat16 and no cooperative matrices; never timed on one here. */
+    /* Every GEMM on f16 tiles and per-step f16 sums (range and ~1e-3 relative error). `auto`
+     * takes it only where the app opted in (silkie_vk_device_params.f16_gemm) and the input is
+     * f16_ok: never timed on a GPU with shaderFloat16 and no cooperative matrices here. */
     {.name = "gemm-f16", .gemm_f16 = 1},
 };
 static uint32_t tuning_sel; /* index into tunings; process-wide, for benchmarks and tests */
@@ -63,6 +67,16 @@ silkie_status silkie_op_matmul_set_tuning(uint32_t i)
                        (uint32_t)SK_ARRAY_LEN(tunings));
     tuning_sel = i;
     return SILKIE_OK;
+}
+
+int silkie_op_falls_back(const silkie_op_ctx *c, silkie_status st, silkie_shader_id shader,
+                         const char *instead)
+{
+    if (st == SILKIE_OK || st == SILKIE_ERR_DEVICE_LOST || !silkie_vk_shader_failed(c->dev, shader))
+        return 0;
+    SK_LOGW("shader '%s' cannot be built on this device (%s); using %s from now on",
+            silkie_shader_table[shader].name, silkie_last_error(), instead);
+    return 1;
 }
 
 silkie_status silkie_op_bind(const silkie_op_ctx *c, silkie_vk_buffer *buf, uint64_t offset,
@@ -91,6 +105,39 @@ silkie_status silkie_op_bind(const silkie_op_ctx *c, silkie_vk_buffer *buf, uint
                              .access = access};
     *elem_off = (uint32_t)((offset - base) / elem_bytes);
     return SILKIE_OK;
+}
+
+/* Quantized GEMV through gemv_q.comp needs subgroup arithmetic and 11 storage buffers per
+ * dispatch (the Vulkan minimum is 4; gemv.comp needs 6). */
+static int gemv_q_fits(const silkie_vk_device *dev, silkie_shader_id id)
+{
+    const silkie_vk_caps *caps = silkie_vk_device_caps(dev);
+    return caps->subgroup_ops && caps->max_storage_buffers >= GEMV_Q_PART_BINDINGS &&
+           !silkie_vk_shader_failed(dev, id);
+}
+
+void silkie_op_matmul_kernels(const silkie_vk_device *dev, char *text, size_t size)
+{
+    const silkie_vk_caps *caps = silkie_vk_device_caps(dev);
+    const silkie_matmul_opts fits = {.f16_ok = 1};
+    const int q = gemv_q_fits(dev, SILKIE_SHADER_GEMV_Q_W_Q4_0);
+    const int cm = silkie_matmul_coopmat_fits(caps, &fits, 1, 0) &&
+                   !silkie_vk_shader_failed(dev, SILKIE_SHADER_MATMUL_COOPMAT_W_F16);
+    const int f16 = !cm && silkie_vk_device_f16_gemm(dev) && caps->fp16_arith;
+    snprintf(text, size, "matmul: %s GEMV, %s",
+             q ? "subgroup (q8_0/q4_0)" : "workgroup (no subgroup arithmetic)",
+             cm    ? "cooperative-matrix GEMM for inputs that fit f16, tiled f32 GEMM otherwise"
+             : f16 ? "f16-arithmetic GEMM for inputs that fit f16 (opted in), tiled f32 otherwise"
+                   : "tiled f32 GEMM");
+}
+
+int silkie_matmul_coopmat_fits(const silkie_vk_caps *caps, const silkie_matmul_opts *o,
+                               int automatic, int forced)
+{
+    /* Tensor-core GEMM: Linear weights, untransposed A, f16 16x16x16 on 32-wide subgroups. */
+    const int can = caps->coopmat_nv && caps->fp16_arith && caps->subgroup_size == 32 &&
+                    !o->trans_a && !o->w_kn;
+    return can && (forced || (automatic && o->f16_ok));
 }
 
 static int weight_type_ok(silkie_dtype t)
@@ -318,10 +365,6 @@ static silkie_status bind_part(const silkie_op_ctx *c, const silkie_tensor *w, c
     return SILKIE_OK;
 }
 
-/* Parts of a split weight gemv_q takes in one dispatch (its bindings 4 and 8..10). */
-#define GEMV_Q_MAX_PARTS 4u
-#define GEMV_Q_PART_BINDINGS 11u
-
 /* How many parts of w gemv_q binds per dispatch: up to 4 when each has a 32-bit view, else 1. */
 static uint32_t gemv_q_group(const silkie_op_ctx *c, const silkie_tensor *w, const mm_shape *s)
 {
@@ -377,17 +420,24 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
                             &pc.y_off));
     pc.y_ld = s.y_ld;
 
-    /* Quantized GEMV goes through gemv_q.comp, which needs subgroup arithmetic and 11 storage
-     * buffers per dispatch (the Vulkan minimum is 4; gemv.comp needs 6). */
-    const int gemv_q = gemv && is_quant(w->dtype) && caps->subgroup_ops &&
-                       caps->max_storage_buffers >= GEMV_Q_PART_BINDINGS &&
+    /* gemv_q, coopmat and matmul_f16 fall back to gemv.comp / matmul.comp on a driver that
+     * cannot build them (silkie_op_falls_back below). */
+    const silkie_shader_id gemv_q_id =
+        w->dtype == SILKIE_DTYPE_Q8_0 ? SILKIE_SHADER_GEMV_Q_W_Q8_0 : SILKIE_SHADER_GEMV_Q_W_Q4_0;
+    const int gemv_q = gemv && is_quant(w->dtype) && gemv_q_fits(c->dev, gemv_q_id) &&
                        !tunings[tuning_sel].gemv_legacy;
-    /* Tensor-core GEMM: Linear weights, untransposed A, f16 16x16x16 on 32-wide subgroups. */
-    const int coopmat = !gemv && tunings[tuning_sel].gemm_coopmat && caps->coopmat_nv &&
-                        caps->fp16_arith && caps->subgroup_size == 32 && !s.trans_a && !s.w_kn;
+    const int coopmat = !gemv &&
+                        silkie_matmul_coopmat_fits(caps, opts, tuning_sel == 0,
+                                                   tunings[tuning_sel].gemm_coopmat) &&
+                        !silkie_vk_shader_failed(c->dev, coopmat_shader(w->dtype));
+    /* f16 arithmetic: forced by the gemm-f16 setting, or automatic for inputs that fit f16
+     * on a device whose app opted in (silkie_vk_device_params.f16_gemm). */
     silkie_shader_id f16_id = SILKIE_SHADER_COUNT;
-    const int gemm_f16 = !gemv && !coopmat && tunings[tuning_sel].gemm_f16 && caps->fp16_arith &&
-                         f16_gemm_shader(w->dtype, &f16_id);
+    const int want_f16 = tunings[tuning_sel].gemm_f16 ||
+                         (tuning_sel == 0 && opts->f16_ok && silkie_vk_device_f16_gemm(c->dev));
+    const int gemm_f16 = !gemv && !coopmat && want_f16 && caps->fp16_arith &&
+                         f16_gemm_shader(w->dtype, &f16_id) &&
+                         !silkie_vk_shader_failed(c->dev, f16_id);
     uint32_t bm = 64, bn = 64, tm = 4, tn = 4;
     if (!gemv && !coopmat) gemm_tiles(caps, s.M, &bm, &bn, &tm, &tn);
     SK_ASSERT(bn % 32 == 0); /* whole quant blocks per w_kn tile row */
@@ -525,8 +575,7 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
             return SK_FAIL(SILKIE_ERR_UNSUPPORTED, "matmul: %ux%u workgroups exceed the grid", gx,
                            gy);
         silkie_vk_dispatch_desc d = {
-            .shader = gemv_q    ? (w->dtype == SILKIE_DTYPE_Q8_0 ? SILKIE_SHADER_GEMV_Q_W_Q8_0
-                                                                 : SILKIE_SHADER_GEMV_Q_W_Q4_0)
+            .shader = gemv_q    ? gemv_q_id
                       : coopmat  ? coopmat_shader(w->dtype)
                       : gemm_f16 ? f16_id
                                  : shader_for(w->dtype, gemv),
@@ -543,7 +592,12 @@ silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const s
                      : gemm_f16 ? "matmul_f16"
                                 : "matmul",
         };
-        SK_CHECK(silkie_vk_cmd_dispatch(c->cmd, &d));
+        const silkie_status st = silkie_vk_cmd_dispatch(c->cmd, &d);
+        /* Only the first dispatch may start over: later ones follow recorded parts. */
+        if (p == 0 && (gemv_q || coopmat || gemm_f16) &&
+            silkie_op_falls_back(c, st, d.shader, gemv_q ? "gemv.comp" : "matmul.comp"))
+            return silkie_op_matmul(c, a, w, bias, y, opts);
+        SK_CHECK(st);
         if (gemv_q) {
             snprintf(last_kernel, sizeof last_kernel, "gemv_q wg%u r%u%s%s%s parts%u", spec[0],
                      spec[7], spec[9] ? " a4" : "", spec[10] ? " w32" : "", norm ? " norm" : "",

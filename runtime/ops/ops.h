@@ -97,6 +97,10 @@ typedef struct silkie_matmul_opts {
     const silkie_tensor *norm_w;
     float norm_eps;
     silkie_tensor *norm_out;
+    /* 1: A's values fit f16 with room to spare (the output of a norm, normalized pixels), so
+     * the automatic choice may round them to f16: the cooperative-matrix GEMM where the device
+     * has one. 0: f32 operands on the automatic path (named settings may still override). */
+    uint32_t f16_ok;
 } silkie_matmul_opts;
 /* y[m][n] = alpha * sum_k A[m][k] * W[n][k] + bias[n] (+ y[m][n] if accumulate).
  * a: f32 (strided rows ok, also with trans_a). w: f32/f16/bf16 (strided rows ok) or q8_0/q4_0
@@ -110,6 +114,17 @@ typedef struct silkie_matmul_opts {
 silkie_status silkie_op_matmul(silkie_op_ctx *c, const silkie_tensor *a, const silkie_tensor *w,
                                const silkie_tensor *bias, silkie_tensor *y,
                                const silkie_matmul_opts *opts);
+/* 1 when a GEMM with these options takes the cooperative-matrix kernel on a device with these
+ * caps: automatic (the `auto` setting) and o->f16_ok, or forced by the gemm-coopmat setting;
+ * the device must have VK_NV_cooperative_matrix, shaderFloat16 and 32-wide subgroups, and the
+ * product Linear weights and an untransposed A. */
+int silkie_matmul_coopmat_fits(const silkie_vk_caps *caps, const silkie_matmul_opts *o,
+                               int automatic, int forced);
+/* After a dispatch of `shader` returned st: 1 when its pipeline could not be built on this
+ * device (silkie_vk_shader_failed) and the op should record `instead`, its other kernel for
+ * the job. Logs the switch; later calls choose the other kernel without trying again. */
+int silkie_op_falls_back(const silkie_op_ctx *c, silkie_status st, silkie_shader_id shader,
+                         const char *instead);
 /* Binds [offset, offset + bytes) of buf starting at the nearest allowed binding offset below
  * `offset`; *elem_off receives the distance in elem_bytes units (what shaders add to their
  * indices). Shared by the ops whose tensors may start at any element (views, parts). */
@@ -124,6 +139,9 @@ const char *silkie_op_matmul_tuning_name(uint32_t i);
 silkie_status silkie_op_matmul_set_tuning(uint32_t i);
 /* The kernel the latest silkie_op_matmul call recorded, e.g. "gemv_q wg128 r4 a4 w32". */
 const char *silkie_op_matmul_last_kernel(void);
+/* The GEMV and GEMM kernels this device takes, in words (into text), for the log line of a
+ * model load. */
+void silkie_op_matmul_kernels(const silkie_vk_device *dev, char *text, size_t size);
 
 /* ---- get_rows: embedding lookup (get_rows.c) ----------------------------------------------- */
 /* y[t] = table[ids[t]] as f32. table: any weight dtype, [V rows, D], may be split.
@@ -229,6 +247,14 @@ silkie_status silkie_op_attention(silkie_op_ctx *c, const silkie_tensor *q, cons
                                   const silkie_tensor *v, silkie_tensor *y,
                                   const silkie_tensor *step, silkie_tensor *lse,
                                   const silkie_attention_params *p);
+/* The attention kernels this device takes for heads of head_dim (f32 K/V), in words, for the
+ * log line of a model load. */
+const char *silkie_op_attention_kernels(const silkie_vk_device *dev, uint32_t head_dim);
+/* What the latest silkie_op_attention call recorded, e.g. "flash 16x32 d4 32 f16". */
+const char *silkie_op_attention_last_kernel(void);
+/* 0: blocks of queries take attention.comp's tiled shader instead of attention_flash.comp
+ * (tests and silkie-bench-ops compare the two); 1 (the default): flash where it applies. */
+void silkie_op_attention_set_flash(int enabled);
 
 /* ---- sampling helpers (argmax.c, topk.c) --------------------------------------------------- */
 /* y[r] = index of the largest value of row r (lowest index on ties); x f32, y I32 [rows]. */

@@ -316,6 +316,8 @@ static silkie_status create_device(silkie_vk_device *d, const silkie_vk_device_p
     const int fast = !p->disable_fast_paths;
     const int has_coop =
         fast && has_device_ext(ext, n_ext, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    /* Named by its string: the Vulkan headers of Debian 12 predate the extension. */
+    d->caps.coopmat_khr = (uint32_t)has_device_ext(ext, n_ext, "VK_KHR_cooperative_matrix");
     const int has_dot_ext =
         !v13 && has_device_ext(ext, n_ext, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME);
     const int has_ssc_ext =
@@ -497,9 +499,11 @@ static void log_caps(const silkie_vk_device *d)
             c->vendor_id, c->device_id, c->device_type, VK_API_VERSION_MAJOR(c->api_version),
             VK_API_VERSION_MINOR(c->api_version), VK_API_VERSION_PATCH(c->api_version));
     SK_LOGI("paths: fp16 %u, storage16 %u, storage8 %u, int8 %u, int-dot %u, coopmat-nv %u, "
-            "subgroup %u (ops %u), unified memory %u, timestamps %u",
+            "coopmat-khr %u (no kernel), subgroup %u (ops %u), unified memory %u, timestamps %u, "
+            "f16 GEMM opt-in %d",
             c->fp16_arith, c->storage16, c->storage8, c->int8_arith, c->int_dot, c->coopmat_nv,
-            c->subgroup_size, c->subgroup_ops, c->unified_memory, c->timestamps);
+            c->coopmat_khr, c->subgroup_size, c->subgroup_ops, c->unified_memory, c->timestamps,
+            d->f16_gemm);
     SK_LOGI("limits: binding %llu bytes, shared %u bytes, %u invocations, device-local %llu MiB",
             (unsigned long long)c->max_storage_buffer_range, c->max_shared_memory,
             c->max_workgroup_invocations, (unsigned long long)(c->device_local_bytes >> 20));
@@ -530,6 +534,7 @@ silkie_status silkie_vk_device_create(const silkie_vk_device_params *p_in, silki
     if (!d) return SK_FAIL(SILKIE_ERR_OUT_OF_MEMORY, "vk_device_create: %zu bytes", sizeof *d);
     d->validation = p.validation || env_on("SILKIE_VALIDATE");
     d->profile = p.profile || env_on("SILKIE_PROFILE");
+    d->f16_gemm = p.f16_gemm != 0;
     const char *want = p.exact_device ? NULL : silkie_env("SILKIE_DEVICE");
     if (!want || !*want) want = p.device;
     const char *cache = p.pipeline_cache_path;
@@ -585,6 +590,8 @@ uint32_t silkie_vk_validation_messages(const silkie_vk_device *d)
 int silkie_vk_device_lost(const silkie_vk_device *d) { return d ? d->lost : 0; }
 
 uint32_t silkie_vk_pipeline_count(const silkie_vk_device *d) { return d ? d->n_pipes : 0; }
+
+int silkie_vk_device_f16_gemm(const silkie_vk_device *d) { return d && d->f16_gemm; }
 
 uint64_t silkie_vk_offset_alignment(const silkie_vk_device *d) { return d ? d->offset_align : 1; }
 

@@ -321,13 +321,20 @@ static silkie_status table_grow(silkie_vk_device *d)
 }
 
 /* Names the shader: a driver that cannot build one pipeline may build the others. Nothing is
- * cached, so the next use tries again. */
+ * cached, so the next use tries again; the shader is marked, so that an op with another kernel
+ * for the job takes that one from now on (silkie_vk_shader_failed). */
 static silkie_status pipeline_failed(silkie_vk_device *d, VkResult r, const char *call,
-                                     const char *shader)
+                                     silkie_shader_id id)
 {
     char what[128];
-    snprintf(what, sizeof what, "%s for shader '%s'", call, shader);
+    snprintf(what, sizeof what, "%s for shader '%s'", call, silkie_shader_table[id].name);
+    if (r != VK_ERROR_DEVICE_LOST) d->shader_failed[id] = 1;
     return silkie_vk_result(d, r, what);
+}
+
+int silkie_vk_shader_failed(const silkie_vk_device *d, silkie_shader_id id)
+{
+    return d && (uint32_t)id < SILKIE_SHADER_COUNT && d->shader_failed[id];
 }
 
 silkie_status silkie_vk_pipeline_get(silkie_vk_device *d, silkie_shader_id id,
@@ -352,7 +359,7 @@ silkie_status silkie_vk_pipeline_get(silkie_vk_device *d, silkie_shader_id id,
         VkResult r = sk_vk_create_shader_module(d, &mi, &d->modules[id]);
         if (r != VK_SUCCESS) {
             d->modules[id] = VK_NULL_HANDLE; /* built again on the next use */
-            return pipeline_failed(d, r, "vkCreateShaderModule", blob->name);
+            return pipeline_failed(d, r, "vkCreateShaderModule", id);
         }
     }
     VkSpecializationMapEntry map[SILKIE_VK_MAX_SPEC];
@@ -379,7 +386,7 @@ silkie_status silkie_vk_pipeline_get(silkie_vk_device *d, silkie_shader_id id,
     const uint64_t t0 = silkie_time_ns();
     VkPipeline pipe;
     VkResult r = sk_vk_create_pipeline(d, &ci, &pipe);
-    if (r != VK_SUCCESS) return pipeline_failed(d, r, "vkCreateComputePipelines", blob->name);
+    if (r != VK_SUCCESS) return pipeline_failed(d, r, "vkCreateComputePipelines", id);
     SK_LOGD("pipeline %s (%u spec, %u bindings) built in %.2f ms", blob->name, n_spec, n_bindings,
             (double)(silkie_time_ns() - t0) * 1e-6);
     e->used = 1;

@@ -37,6 +37,10 @@ typedef struct silkie_vk_device_params {
     uint32_t force_staging;
     /* 1: `device` alone chooses (SILKIE_DEVICE is ignored), as a device listing needs. */
     uint32_t exact_device;
+    /* 1: GEMMs whose inputs fit f16 (silkie_matmul_opts.f16_ok) run with f16 arithmetic
+     * (matmul_f16.comp) where the device has shaderFloat16 and they do not take the
+     * cooperative-matrix kernel. Opt-in: not yet measured on a GPU with a fast f16 rate. */
+    uint32_t f16_gemm;
 } silkie_vk_device_params;
 
 void silkie_vk_device_params_init(silkie_vk_device_params *p);
@@ -65,6 +69,8 @@ typedef struct silkie_vk_caps {
     uint32_t int8_arith;                        /* shaderInt8 */
     uint32_t int_dot;                           /* VK_KHR_shader_integer_dot_product */
     uint32_t coopmat_nv;                        /* VK_NV_cooperative_matrix f16 16x16x16 */
+    uint32_t coopmat_khr;                       /* VK_KHR_cooperative_matrix offered (no
+                                                 * kernel uses it yet; reported only) */
     uint32_t unified_memory;                    /* device-local memory is host-visible */
     uint32_t timestamps;                        /* compute queue supports timestamps */
     float timestamp_period_ns;
@@ -132,6 +138,12 @@ typedef struct silkie_vk_binding {
 
 #define SILKIE_VK_MAX_BINDINGS 12
 #define SILKIE_VK_MAX_SPEC 16
+
+/* The device params' f16_gemm opt-in. */
+int silkie_vk_device_f16_gemm(const silkie_vk_device *d);
+/* 1 once a pipeline of this shader has failed to build on the device (a driver that cannot
+ * compile it): ops that have another kernel for the job choose that one from then on. */
+int silkie_vk_shader_failed(const silkie_vk_device *d, silkie_shader_id id);
 
 /* Minimum alignment of binding offsets on this device (bytes). */
 uint64_t silkie_vk_offset_alignment(const silkie_vk_device *d);

@@ -106,6 +106,7 @@ struct silkie_vk_device {
     uint8_t cache_uuid[VK_UUID_SIZE];
     uint32_t validation_messages;
     int validation, profile, lost;
+    int f16_gemm; /* device params' opt-in */
 
     sk_pool pools[3];
     uint64_t mem_bytes;        /* VkDeviceMemory held now, all pools */
@@ -119,6 +120,8 @@ struct silkie_vk_device {
     VkDescriptorSetLayout set_layouts[SILKIE_VK_MAX_BINDINGS + 1];
     VkPipelineLayout pipe_layouts[SILKIE_VK_MAX_BINDINGS + 1];
     VkShaderModule modules[SILKIE_SHADER_COUNT];
+    /* 1: a pipeline of this shader failed to build here; ops with another kernel avoid it. */
+    uint8_t shader_failed[SILKIE_SHADER_COUNT];
     sk_pipe_entry *pipes;
     uint32_t n_pipes, cap_pipes; /* cap is a power of two */
     VkPipelineCache pipe_cache;

@@ -2,7 +2,7 @@
  * ../shared/golden/tiny-a): every vision stage, the prompt ids, the LLM hidden states, the
  * last-position logits and 16 greedy tokens, with the tolerances of the case's cases.json.
  *
- *   test_golden_model [CASE_DIR] [f32|f16|q8_0|q4_0] [split] [tuning=NAME]
+ *   test_golden_model [CASE_DIR] [f32|f16|q8_0|q4_0] [split] [f16-gemm] [tuning=NAME]
  * f32: f32 weights and KV cache, the case's float32 tolerances. f16: f16 weights and cache,
  * rtol 1e-2 and identical greedy tokens. q8_0/q4_0: LLM matrices quantized; reports the logit
  * error and top-1 agreement of the prompt position against the f16 path (quantization error,
@@ -12,7 +12,9 @@
  * (4 parts) and the quantized LM head (2) are split as on a device with a small binding range
  * (a phone, lavapipe at the real shape), and decode must still bind each in one dispatch.
  * tuning=NAME runs every matmul under that named kernel setting (ops.h), e.g. gemm-f16 with the
- * f16 path: the vision tower and prefill then take f16 arithmetic and must hold the same bounds. */
+ * f16 path: the vision tower and prefill then take f16 arithmetic and must hold the same bounds.
+ * f16-gemm opts the device in to f16 arithmetic for the products whose inputs fit f16 (the
+ * automatic choice an app gets with silkie_model_params.f16_gemm); same bounds. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@
 #include "silkie/silkie_text.h"
 
 static silkie_vk_device *g_dev;
-static int split;
+static int split, f16_gemm;
 static const silkie_weights *g_exp;
 static cJSON *g_cases;
 
@@ -162,6 +164,8 @@ static int run(const char *case_dir, const char *mode)
     silkie_vk_device_params dp;
     silkie_vk_device_params_init(&dp);
     if (split) dp.max_binding_bytes = 10u << 20;
+    dp.f16_gemm = (uint32_t)f16_gemm;
+    dp.profile = (uint32_t)f16_gemm; /* counts the dispatches per kernel, checked at the end */
     g_dev = sk_test_device_with(&dp);
     silkie_qwen *q = NULL;
     silkie_qwen_load_params lp = {.llm_dtype = wt,
@@ -287,6 +291,22 @@ static int run(const char *case_dir, const char *mode)
     silkie_weights_close(w);
     silkie_weights_close(exp);
     cJSON_Delete(g_cases);
+    if (f16_gemm && silkie_vk_device_caps(g_dev)->fp16_arith) {
+        /* The opt-in took effect: some products ran on the f16 kernel (and the results above
+         * held their bounds), while the unbounded inputs stayed on matmul.comp. */
+        silkie_vk_profile_row rows[64];
+        const uint32_t n = SK_MIN(silkie_vk_profile(g_dev, rows, 64), 64u);
+        uint64_t f16_calls = 0, f32_calls = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            if (!strcmp(rows[i].label, "matmul_f16")) f16_calls += rows[i].calls;
+            if (!strcmp(rows[i].label, "matmul")) f32_calls += rows[i].calls;
+        }
+        printf("f16 GEMM opt-in: %llu products on matmul_f16, %llu on matmul\n",
+               (unsigned long long)f16_calls, (unsigned long long)f32_calls);
+        SK_TEST_CHECK(f16_calls > 0 && f32_calls > 0, "f16 opt-in: %llu f16 and %llu f32 GEMMs",
+                      (unsigned long long)f16_calls, (unsigned long long)f32_calls);
+        silkie_vk_profile_reset(g_dev); /* not printed again at destroy */
+    }
     return sk_test_device_finish(g_dev, "test_golden_model");
 }
 
@@ -295,6 +315,10 @@ int main(int argc, char **argv)
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "split")) {
             split = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "f16-gemm")) {
+            f16_gemm = 1;
             continue;
         }
         uint32_t t = 0;

@@ -3,7 +3,11 @@
  * than n_kv, q/k/v as strided views of one fused QKV activation, head_dim above 128, the
  * log-sum-exp output, and the device-side step tensor replayed with two different values.
  * Packed [prefix | A | B] passes with the segment exclusion on every path, and their
- * equivalence with attention over [prefix | A] and [prefix | B] run separately. */
+ * equivalence with attention over [prefix | A] and [prefix | B] run separately. Every case runs
+ * on the flash kernel (blocks of queries, K/V tiles in shared memory) and again on the tiled
+ * shader, and must have taken the kernel it was meant to; a driver that cannot build the flash
+ * or split-keys pipeline gets the tiled shader. */
+#include "base/fault.h"
 #include "harness_vk.h"
 #include "ref/ref.h"
 
@@ -41,7 +45,21 @@ static const op_case cases[] = {
     {2, 22, 22, 2, 128, 1, 20, 0, 0, 1, 0, 1e-7, 8, 15},  /* decode queries in B */
     {5, 40, 40, 2, 64, 1, 35, 1, 0, 1, 1, 1e-7, 10, 30},  /* one-query tiled path, step */
     {3, 10, 10, 2, 200, 1, 7, 0, 0, 1, 0, 1e-7, 2, 6},    /* head_dim > 128 */
+    /* blocks of queries: the flash kernel's partial tiles, vision head width, its fallbacks */
+    {70, 150, 160, 3, 104, 0, 0, 1, 0, 1, 0, 1e-7},  /* vision width, partial last tile */
+    {8, 8, 8, 2, 128, 1, 0, 0, 1, 1, 1, 1e-7},       /* smallest block, fused, step */
+    {48, 100, 100, 2, 128, 1, 52, 1, 0, 1, 1, 1e-7}, /* block behind a cache, step */
+    {24, 40, 40, 2, 30, 1, 16, 0, 0, 1, 0, 1e-7},    /* head_dim not a multiple of 4: tiled */
+    {40, 40, 40, 2, 132, 0, 0, 0, 0, 1, 0, 1e-7},    /* head_dim above 128: tiled */
 };
+
+/* The kernel a case must take: flash for blocks of 8+ queries with a head width that is a
+ * multiple of 4 up to 128 (on devices with 32 KiB of shared memory, as lavapipe has). */
+static int flash_expected(silkie_vk_device *d, const op_case *k)
+{
+    return k->Tq >= 8 && k->head_dim % 4 == 0 && k->head_dim <= 128 &&
+           silkie_vk_device_caps(d)->max_shared_memory >= 32768;
+}
 
 static void round_f16(float *x, uint64_t n)
 {
@@ -61,13 +79,14 @@ static int upload(silkie_vk_device *d, silkie_dtype dt, uint32_t cols, uint32_t 
     return ok;
 }
 
-static void run_case(silkie_vk_device *d, const op_case *k, uint64_t seed)
+static void run_case(silkie_vk_device *d, const op_case *k, int flash, uint64_t seed)
 {
     char what[160];
     snprintf(what, sizeof what,
-             "attention Tq %u n_kv %u/%u H %u hd %u causal %d pos0 %u f16 %d fused %d step %d "
+             "attention%s Tq %u n_kv %u/%u H %u hd %u causal %d pos0 %u f16 %d fused %d step %d "
              "seg [%u, %u)",
-             k->Tq, k->n_kv, k->kv_rows, k->n_heads, k->head_dim, k->causal, k->q_pos0, k->f16,
+             flash ? "" : " (tiled)", k->Tq, k->n_kv, k->kv_rows, k->n_heads, k->head_dim,
+             k->causal, k->q_pos0, k->f16,
              k->fused, k->step, k->seg_begin, k->seg_end);
     const uint32_t w = k->n_heads * k->head_dim;
     const uint64_t nq = (uint64_t)k->Tq * w, nkv = (uint64_t)k->kv_rows * w;
@@ -131,6 +150,9 @@ static void run_case(silkie_vk_device *d, const op_case *k, uint64_t seed)
     if (ok && sk_op_begin(d, &c)) {
         SK_TEST_OK(silkie_op_attention(&c, &qv, &kv, &vv, &gy.o.t, k->step ? &ts.t : NULL,
                                        k->lse ? &gl.o.t : NULL, &p));
+        const char *kern = silkie_op_attention_last_kernel();
+        SK_TEST_CHECK((strncmp(kern, "flash", 5) == 0) == (flash && flash_expected(d, k)),
+                      "%s: kernel %s (flash %s)", what, kern, flash ? "on" : "off");
         if (sk_op_run(&c)) {
             SK_TEST_OK(silkie_tensor_download(&gy.o.t, got, nq * 4));
             sk_check_close(what, want, got, nq, k->nmse_max, 1e-4, seed);
@@ -353,14 +375,50 @@ static void packed_equiv(silkie_vk_device *d, uint32_t S, uint32_t A, uint32_t B
     silkie_free(wl);
 }
 
+/* A driver that cannot build the flash or the split-keys pipeline (the injected pipeline
+ * fault, on a fresh device so that the pipeline is not built yet): the op records the tiled
+ * shader instead, with the right result, and keeps choosing it on that device. */
+static void fallbacks(void)
+{
+    silkie_vk_device *d = sk_test_device();
+    static const op_case blk = {70, 150, 160, 3, 104, 0, 0, 1, 0, 1, 0, 1e-7};
+    static const op_case dec = {1, 300, 320, 2, 128, 1, 299, 1, 0, 1, 0, 1e-7};
+    const op_case *block = &blk, *decode = &dec;
+    for (int round = 0; round < 2; round++) {
+        if (round == 0) sk_fault_arm(SK_FAULT_PIPELINE, 1);
+        run_case(d, block, 0, 1300 + round); /* must take the tiled shader */
+        SK_TEST_CHECK(round > 0 || sk_fault_fired(), "flash fallback: no pipeline was built");
+        sk_fault_arm(SK_FAULT_NONE, 0);
+        SK_TEST_CHECK(silkie_vk_shader_failed(d, block->f16 ? SILKIE_SHADER_ATTENTION_FLASH_F16
+                                                           : SILKIE_SHADER_ATTENTION_FLASH_F32),
+                      "flash fallback: shader not marked");
+    }
+    if (silkie_vk_device_caps(d)->subgroup_ops) {
+        sk_fault_arm(SK_FAULT_PIPELINE, 1);
+        run_case(d, decode, 0, 1302);
+        SK_TEST_CHECK(sk_fault_fired(), "split fallback: no pipeline was built");
+        sk_fault_arm(SK_FAULT_NONE, 0);
+        const char *kern = silkie_op_attention_last_kernel();
+        SK_TEST_CHECK(strncmp(kern, "tiled", 5) == 0, "split fallback: kernel %s", kern);
+    }
+    sk_test_device_finish(d, "test_attention fallbacks");
+}
+
 int main(void)
 {
     silkie_vk_device *d = sk_test_device();
-    for (size_t i = 0; i < SK_ARRAY_LEN(cases); i++) run_case(d, &cases[i], 1100 + i);
-    replay(d, 1, 1190);
-    replay(d, 10, 1191);
-    packed_equiv(d, 5, 7, 4, 2, 32, 1192);
-    packed_equiv(d, 40, 9, 13, 2, 128, 1193);
-    packed_equiv(d, 3, 70, 21, 2, 64, 1194);
+    /* Every case with the flash kernel where it applies, then with the tiled shader it
+     * replaces (still the fallback where it does not apply). */
+    for (int flash = 1; flash >= 0; flash--) {
+        silkie_op_attention_set_flash(flash);
+        for (size_t i = 0; i < SK_ARRAY_LEN(cases); i++) run_case(d, &cases[i], flash, 1100 + i);
+        replay(d, 1, 1190);
+        replay(d, 10, 1191);
+        packed_equiv(d, 5, 7, 4, 2, 32, 1192);
+        packed_equiv(d, 40, 9, 13, 2, 128, 1193);
+        packed_equiv(d, 3, 70, 21, 2, 64, 1194);
+    }
+    silkie_op_attention_set_flash(1);
+    fallbacks();
     return sk_test_device_finish(d, "test_attention");
 }

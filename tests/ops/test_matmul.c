@@ -6,12 +6,14 @@
  * rows to norm_out, which is checked too. */
 #include <math.h>
 
+#include "base/fault.h"
 #include "harness_vk.h"
 #include "ref/ref.h"
 
 
 enum { F_BIAS = 1, F_TRANS_A = 2, F_W_KN = 4, F_ACC = 8, F_ALPHA = 16, F_STRIDE = 32,
-       F_SPLIT2 = 64, F_SPLIT3 = 128, F_WVIEW = 256, F_NORM = 512, F_SPLIT6 = 1024 };
+       F_SPLIT2 = 64, F_SPLIT3 = 128, F_WVIEW = 256, F_NORM = 512, F_SPLIT6 = 1024,
+       F_F16_OK = 2048 };
 
 #define MAX_PARTS 6
 
@@ -221,7 +223,7 @@ static void run_case(silkie_vk_device *d, const mm_case *tc, silkie_dtype dt, ui
         SK_TEST_OK(silkie_vk_buffer_write(gy.o.t.buf, gy.o.t.offset, acc ? y0 : y_got,
                                           (uint64_t)M * N * sizeof(float)));
         silkie_matmul_opts o = {.trans_a = trans_a, .w_kn = w_kn, .accumulate = acc,
-                                .alpha = alpha};
+                                .alpha = alpha, .f16_ok = !!(fl & F_F16_OK)};
         if (fl & F_NORM) {
             o.norm_w = &tg.t;
             o.norm_eps = NORM_EPS;
@@ -320,6 +322,96 @@ static void test_tunings(silkie_vk_device *d, uint64_t seed)
                   "tuning name past the end");
 }
 
+/* A driver that cannot build gemv_q (or the f16 GEMM): the pipeline fault on a fresh device,
+ * where neither is built yet. The op records gemv.comp (matmul.comp) instead, with the right
+ * result, and keeps choosing it on that device. */
+static void test_fallbacks(uint64_t seed)
+{
+    silkie_vk_device *d = sk_test_device();
+    static const mm_case gemv = {1, 300, 256, SILKIE_DTYPE_Q4_0, F_BIAS};
+    static const mm_case gemm = {40, 70, 64, SILKIE_DTYPE_F16, 0};
+    const int has_gemv_q = silkie_vk_device_caps(d)->subgroup_ops;
+    for (int round = 0; has_gemv_q && round < 2; round++) {
+        if (round == 0) sk_fault_arm(SK_FAULT_PIPELINE, 1);
+        run_case(d, &gemv, gemv.dt, seed++);
+        SK_TEST_CHECK(round > 0 || sk_fault_fired(), "gemv_q fallback: no pipeline was built");
+        sk_fault_arm(SK_FAULT_NONE, 0);
+        const char *kern = silkie_op_matmul_last_kernel();
+        SK_TEST_CHECK(!strncmp(kern, "gemv ", 5), "gemv_q fallback: kernel %s", kern);
+        SK_TEST_CHECK(silkie_vk_shader_failed(d, SILKIE_SHADER_GEMV_Q_W_Q4_0),
+                      "gemv_q fallback: shader not marked");
+    }
+    uint32_t f16_setting = 0;
+    for (uint32_t t = 1; t < silkie_op_matmul_n_tunings(); t++)
+        if (!strcmp(silkie_op_matmul_tuning_name(t), "gemm-f16")) f16_setting = t;
+    SK_TEST_CHECK(f16_setting > 0, "no gemm-f16 setting");
+    if (silkie_vk_device_caps(d)->fp16_arith && f16_setting > 0) {
+        SK_TEST_OK(silkie_op_matmul_set_tuning(f16_setting));
+        sk_fault_arm(SK_FAULT_PIPELINE, 1);
+        run_case(d, &gemm, gemm.dt, seed++);
+        SK_TEST_CHECK(sk_fault_fired(), "f16 GEMM fallback: no pipeline was built");
+        sk_fault_arm(SK_FAULT_NONE, 0);
+        const char *kern = silkie_op_matmul_last_kernel();
+        SK_TEST_CHECK(!strstr(kern, " f16"), "f16 GEMM fallback: kernel %s", kern);
+        SK_TEST_OK(silkie_op_matmul_set_tuning(0));
+    }
+    sk_test_device_finish(d, "test_matmul fallbacks");
+}
+
+/* The f16-arithmetic GEMM as an automatic choice: only on a device whose app opted in
+ * (silkie_vk_device_params.f16_gemm), only for inputs marked f16_ok, never for GEMV; the
+ * results within the f16 bound (run_case). */
+static void test_f16_opt_in(silkie_vk_device *plain, uint64_t seed)
+{
+    silkie_vk_device_params p;
+    silkie_vk_device_params_init(&p);
+    p.f16_gemm = 1;
+    silkie_vk_device *d = sk_test_device_with(&p);
+    const int fp16 = silkie_vk_device_caps(d)->fp16_arith;
+    static const struct {
+        mm_case c;
+        int opted_in, want_f16;
+    } runs[] = {
+        {{40, 70, 64, SILKIE_DTYPE_F16, F_F16_OK | F_BIAS}, 1, 1},
+        {{33, 50, 96, SILKIE_DTYPE_Q4_0, F_F16_OK | F_NORM}, 1, 1}, /* normed, as in prefill */
+        {{40, 70, 64, SILKIE_DTYPE_F16, F_BIAS}, 1, 0},             /* input not marked */
+        {{40, 70, 64, SILKIE_DTYPE_F32, F_F16_OK}, 1, 0},           /* no f16 kernel for f32 */
+        {{1, 70, 64, SILKIE_DTYPE_F16, F_F16_OK}, 1, 0},            /* GEMV */
+        {{40, 70, 64, SILKIE_DTYPE_F16, F_F16_OK}, 0, 0},           /* no opt-in */
+    };
+    for (size_t i = 0; i < SK_ARRAY_LEN(runs); i++) {
+        run_case(runs[i].opted_in ? d : plain, &runs[i].c, runs[i].c.dt, seed++);
+        const char *kern = silkie_op_matmul_last_kernel();
+        SK_TEST_CHECK((strstr(kern, " f16") != NULL) == (runs[i].want_f16 && fp16),
+                      "f16 opt-in run %zu: kernel %s", i, kern);
+    }
+    sk_test_device_finish(d, "test_matmul f16 opt-in");
+}
+
+/* The automatic choice of the cooperative-matrix GEMM, on made-up caps (lavapipe has none):
+ * only for inputs marked f16_ok, only where the device has it, only for the layouts it serves;
+ * the gemm-coopmat setting forces it wherever the device has it. */
+static void test_coopmat_policy(void)
+{
+    silkie_vk_caps gpu = {.coopmat_nv = 1, .fp16_arith = 1, .subgroup_size = 32};
+    const silkie_matmul_opts plain = {0}, fits = {.f16_ok = 1};
+    const silkie_matmul_opts fits_kn = {.f16_ok = 1, .w_kn = 1};
+    const silkie_matmul_opts fits_ta = {.f16_ok = 1, .trans_a = 1};
+    SK_TEST_CHECK(silkie_matmul_coopmat_fits(&gpu, &fits, 1, 0), "auto, f16_ok: coopmat");
+    SK_TEST_CHECK(!silkie_matmul_coopmat_fits(&gpu, &plain, 1, 0), "auto, f32 input: no");
+    SK_TEST_CHECK(silkie_matmul_coopmat_fits(&gpu, &plain, 0, 1), "forced: coopmat");
+    SK_TEST_CHECK(!silkie_matmul_coopmat_fits(&gpu, &fits, 0, 0), "other setting: no");
+    SK_TEST_CHECK(!silkie_matmul_coopmat_fits(&gpu, &fits_kn, 1, 1), "w_kn: no");
+    SK_TEST_CHECK(!silkie_matmul_coopmat_fits(&gpu, &fits_ta, 1, 1), "trans_a: no");
+    silkie_vk_caps narrow = gpu, no_f16 = gpu, none = gpu;
+    narrow.subgroup_size = 64;
+    no_f16.fp16_arith = 0;
+    none.coopmat_nv = 0;
+    SK_TEST_CHECK(!silkie_matmul_coopmat_fits(&narrow, &fits, 1, 1), "64-wide subgroups: no");
+    SK_TEST_CHECK(!silkie_matmul_coopmat_fits(&no_f16, &fits, 1, 1), "no shaderFloat16: no");
+    SK_TEST_CHECK(!silkie_matmul_coopmat_fits(&none, &fits, 1, 1), "no coopmat: no");
+}
+
 /* Shapes the op must refuse with a status, not a crash. */
 static void test_errors(silkie_vk_device *d)
 {
@@ -378,5 +470,8 @@ int main(void)
     }
     test_tunings(d, seed);
     test_errors(d);
+    test_coopmat_policy();
+    test_fallbacks(seed);
+    test_f16_opt_in(d, seed + 100);
     return sk_test_device_finish(d, "test_matmul");
 }

@@ -38,7 +38,7 @@ static char g_tmp[1024];
         {"--greedy", NULL}, {"--temp", "10001"}, {"--top-k", "16777217"}, {"--top-p", "0"},    \
         {"--repeat-penalty", "0.0001"}, {"--seed", "18446744073709551616"},                   \
         {"--max-tokens", "16777217"}, {"--validate", NULL}, {"--quiet", NULL},                \
-        {"--verify", NULL}, {"--pipeline-cache", NULL}
+        {"--verify", NULL}, {"--f16-gemm", NULL}, {"--pipeline-cache", NULL}
 
 static const opt_case k_ask[] = {MODEL_OPTS,         {"--image", NULL},   {"--restore", NULL},
                                  {"--save", NULL},   {"--json", NULL},    {"--no-stop", NULL},
@@ -93,7 +93,8 @@ static const opt_case k_bench[] = {{"--weights", NULL},      {"--layers", "33"},
                                    {"--vision-layers", "49"}, {"--prefill", "8193"},
                                    {"--decode", "0"},        {"--no-vision", NULL},
                                    {"--device", NULL},       {"--json", NULL},
-                                   {"--quiet", NULL},        {NULL, NULL}};
+                                   {"--quiet", NULL},        {"--f16-gemm", NULL},
+                                   {NULL, NULL}};
 static const opt_case k_bench_train[] = {
     {"--setting", NULL},    {"--weights", NULL},       {"--layers", "33"},
     {"--vision-layers", "49"}, {"--lora-r", "0"},     {"--lora-targets", NULL},

@@ -164,6 +164,11 @@ typedef struct silkie_model_params {
      * device, driver or shader set is ignored with a log line. NULL = SILKIE_PIPELINE_CACHE or
      * else $XDG_CACHE_HOME/silkie/pipelines-<vendor>-<device>.bin; "off" = none. */
     const char *pipeline_cache;
+    /* 1: on a GPU with shaderFloat16 and no cooperative matrices, the products whose inputs a
+     * norm has just bounded (prefill QKV and MLP inputs, the vision tower after its layer
+     * norms, the resampler) run with f16 arithmetic, about 1e-3 relative error. Off by default:
+     * not yet measured on such a GPU. */
+    uint32_t f16_gemm;
     /* new fields are added here, at the end, and nowhere else */
 } silkie_model_params;
 /* Every *_params_init(p) fills p with the defaults. It is an inline that passes the app's
@@ -344,6 +349,7 @@ typedef struct silkie_bench_params {
     const char *device;        /* as in silkie_model_params */
     silkie_progress_fn progress; /* upload, image encode, prefill and decode; NULL = none */
     void *progress_user;
+    uint32_t f16_gemm;         /* as in silkie_model_params */
     /* new fields are added here, at the end, and nowhere else */
 } silkie_bench_params;
 SILKIE_API void silkie_bench_params_init_size(silkie_bench_params *p, size_t size);
