@@ -60,15 +60,47 @@ float rw[W_PER];
 void st_a(uint kk, uint mm, float v) { As4[(kk * LDA + mm) / 4u][mm & 3u] = TILE_SCALAR(v); }
 void st_w(uint kk, uint nn, float v) { Ws4[(kk * LDW + nn) / 4u][nn & 3u] = TILE_SCALAR(v); }
 
+// Where staged value i of this invocation sits in its tile, shared by the global loads into
+// registers and the stores from registers into shared memory. Scalar A element: (mm, kk).
+uvec2 a_elem(uint i)
+{
+    const uint e = gl_LocalInvocationID.x + i * gl_WorkGroupSize.x;
+    return TRANS_A ? uvec2(e % BM, e / BM) : uvec2(e / BK, e % BK);
+}
+// Scalar W element: (nn, kk).
+uvec2 w_elem(uint i)
+{
+    const uint e = gl_LocalInvocationID.x + i * gl_WorkGroupSize.x;
+    return W_KN ? uvec2(e % BN, e / BN) : uvec2(e / BK, e % BK);
+}
+// Group i of `per` consecutive k values along a row (vec4 A, 8-value W): (row, first kk).
+uvec2 row_group(uint i, uint per)
+{
+    const uint u = gl_LocalInvocationID.x + i * gl_WorkGroupSize.x;
+    return uvec2(u / (BK / per), (u % (BK / per)) * per);
+}
+// Quarter block i of a quantized W_KN tile: (32-column block nb, kk, quarter).
+uvec3 kn_quarter(uint i)
+{
+    const uint u = gl_LocalInvocationID.x + i * gl_WorkGroupSize.x;
+    return uvec3((u >> 2) % (BN / 32u), (u >> 2) / (BN / 32u), u & 3u);
+}
+// Quarter block i of a quantized Linear tile: (row nn, quarter).
+uvec2 nk_quarter(uint i)
+{
+    const uint u = gl_LocalInvocationID.x + i * gl_WorkGroupSize.x;
+    return uvec2(u >> 2, u & 3u);
+}
+
 // Global -> registers for the K step at k0. Out-of-range elements are zero, so the arithmetic
 // needs no checks.
 void load_a(uint m0, uint k0)
 {
-    const uint wg = gl_WorkGroupSize.x, tid = gl_LocalInvocationID.x;
     if (A_VEC) {
         // 8 invocations cover one 32-float row segment: 128-byte coalesced reads.
         [[unroll]] for (uint i = 0u; i < A_PER / 4u; i++) {
-            const uint u = tid + i * wg, kk = (u % (BK / 4u)) * 4u, m = m0 + u / (BK / 4u);
+            const uvec2 g = row_group(i, 4u);
+            const uint m = m0 + g.x, kk = g.y;
             vec4 v = vec4(0.0);
             if (m < pc.M && k0 + kk < pc.K) v = a4[(pc.a_off + m * pc.a_ld + k0 + kk) / 4u];
             ra[4u * i] = v.x;
@@ -78,10 +110,8 @@ void load_a(uint m0, uint k0)
         }
     } else {
         [[unroll]] for (uint i = 0u; i < A_PER; i++) {
-            const uint e = tid + i * wg;
-            uint mm, kk;
-            if (TRANS_A) { mm = e % BM; kk = e / BM; } else { kk = e % BK; mm = e / BK; }
-            const uint m = m0 + mm, k = k0 + kk;
+            const uvec2 el = a_elem(i);
+            const uint m = m0 + el.x, k = k0 + el.y;
             float v = 0.0;
             if (m < pc.M && k < pc.K) {
                 v = TRANS_A ? a[pc.a_off + k * pc.a_ld + m] : a[pc.a_off + m * pc.a_ld + k];
@@ -93,37 +123,32 @@ void load_a(uint m0, uint k0)
 
 void store_a()
 {
-    const uint wg = gl_WorkGroupSize.x, tid = gl_LocalInvocationID.x;
     if (A_VEC) {
         [[unroll]] for (uint i = 0u; i < A_PER / 4u; i++) {
-            const uint u = tid + i * wg, kk = (u % (BK / 4u)) * 4u, mm = u / (BK / 4u);
-            [[unroll]] for (uint c = 0u; c < 4u; c++) st_a(kk + c, mm, ra[4u * i + c]);
+            const uvec2 g = row_group(i, 4u);
+            [[unroll]] for (uint c = 0u; c < 4u; c++) st_a(g.y + c, g.x, ra[4u * i + c]);
         }
     } else {
         [[unroll]] for (uint i = 0u; i < A_PER; i++) {
-            const uint e = tid + i * wg;
-            uint mm, kk;
-            if (TRANS_A) { mm = e % BM; kk = e / BM; } else { kk = e % BK; mm = e / BK; }
-            st_a(kk, mm, ra[i]);
+            const uvec2 el = a_elem(i);
+            st_a(el.y, el.x, ra[i]);
         }
     }
 }
 
 void load_w(uint n0, uint k0)
 {
-    const uint wg = gl_WorkGroupSize.x, tid = gl_LocalInvocationID.x;
 #if W_QUANT
     if (W_KN) {
         // Blocks run along n here: a unit is a quarter of the block at (row k, columns
         // n0 + 32 nb ..), four neighbouring invocations per block. N % 32 == 0 and BN % 32 == 0
         // make every block wholly inside or outside the tile; K needs no such alignment.
         [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-            const uint u = tid + i * wg, sub = u & 3u;
-            const uint nb = (u >> 2) % (BN / 32u), kk = (u >> 2) / (BN / 32u);
-            const uint n = n0 + nb * 32u, k = k0 + kk;
+            const uvec3 q = kn_quarter(i);
+            const uint n = n0 + q.x * 32u, k = k0 + q.y;
             float v[8];
             if (n < pc.N && k < pc.K) {
-                w_quarter(pc.w_off + k * pc.w_ld + (n / 32u) * W_BLOCK_WORDS, sub, v);
+                w_quarter(pc.w_off + k * pc.w_ld + (n / 32u) * W_BLOCK_WORDS, q.z, v);
             } else {
                 [[unroll]] for (uint j = 0u; j < 8u; j++) v[j] = 0.0;
             }
@@ -132,17 +157,18 @@ void load_w(uint n0, uint k0)
     } else {
         // One quarter block (8 values) per unit; K is a multiple of 32, so k0 starts a block.
         [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-            const uint u = tid + i * wg, nn = u >> 2, sub = u & 3u;
-            const uint n = min(n0 + nn, pc.N - 1u); // repeated row, discarded at the store
+            const uvec2 q = nk_quarter(i);
+            const uint n = min(n0 + q.x, pc.N - 1u); // repeated row, discarded at the store
             float v[8];
-            w_quarter(pc.w_off + n * pc.w_ld + (k0 / 32u) * W_BLOCK_WORDS, sub, v);
+            w_quarter(pc.w_off + n * pc.w_ld + (k0 / 32u) * W_BLOCK_WORDS, q.y, v);
             [[unroll]] for (uint j = 0u; j < 8u; j++) rw[8u * i + j] = v[j];
         }
     }
 #else
     if (W_VEC) {
         [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-            const uint u = tid + i * wg, kk = (u % (BK / 8u)) * 8u, n = n0 + u / (BK / 8u);
+            const uvec2 g = row_group(i, 8u);
+            const uint n = n0 + g.x, kk = g.y;
             float v[8];
             if (n < pc.N && k0 + kk < pc.K) {
                 w_eight(pc.w_off + n * pc.w_ld + k0 + kk, v);
@@ -153,10 +179,8 @@ void load_w(uint n0, uint k0)
         }
     } else {
         [[unroll]] for (uint i = 0u; i < W_PER; i++) {
-            const uint e = tid + i * wg;
-            uint nn, kk;
-            if (W_KN) { nn = e % BN; kk = e / BN; } else { kk = e % BK; nn = e / BK; }
-            const uint n = n0 + nn, k = k0 + kk;
+            const uvec2 el = w_elem(i);
+            const uint n = n0 + el.x, k = k0 + el.y;
             float v = 0.0;
             if (n < pc.N && k < pc.K) {
                 v = w_scalar(W_KN ? pc.w_off + k * pc.w_ld + n : pc.w_off + n * pc.w_ld + k);
@@ -169,34 +193,29 @@ void load_w(uint n0, uint k0)
 
 void store_w()
 {
-    const uint wg = gl_WorkGroupSize.x, tid = gl_LocalInvocationID.x;
 #if W_QUANT
     if (W_KN) {
         [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-            const uint u = tid + i * wg, sub = u & 3u;
-            const uint nb = (u >> 2) % (BN / 32u), kk = (u >> 2) / (BN / 32u);
-            [[unroll]] for (uint j = 0u; j < 8u; j++) {
-                st_w(kk, nb * 32u + quarter_k(sub, j), rw[8u * i + j]);
-            }
+            const uvec3 q = kn_quarter(i);
+            [[unroll]] for (uint j = 0u; j < 8u; j++)
+                st_w(q.y, q.x * 32u + quarter_k(q.z, j), rw[8u * i + j]);
         }
     } else {
         [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-            const uint u = tid + i * wg, nn = u >> 2, sub = u & 3u;
-            [[unroll]] for (uint j = 0u; j < 8u; j++) st_w(quarter_k(sub, j), nn, rw[8u * i + j]);
+            const uvec2 q = nk_quarter(i);
+            [[unroll]] for (uint j = 0u; j < 8u; j++) st_w(quarter_k(q.y, j), q.x, rw[8u * i + j]);
         }
     }
 #else
     if (W_VEC) {
         [[unroll]] for (uint i = 0u; i < W_PER / 8u; i++) {
-            const uint u = tid + i * wg, kk = (u % (BK / 8u)) * 8u, nn = u / (BK / 8u);
-            [[unroll]] for (uint j = 0u; j < 8u; j++) st_w(kk + j, nn, rw[8u * i + j]);
+            const uvec2 g = row_group(i, 8u);
+            [[unroll]] for (uint j = 0u; j < 8u; j++) st_w(g.y + j, g.x, rw[8u * i + j]);
         }
     } else {
         [[unroll]] for (uint i = 0u; i < W_PER; i++) {
-            const uint e = tid + i * wg;
-            uint nn, kk;
-            if (W_KN) { nn = e % BN; kk = e / BN; } else { kk = e % BK; nn = e / BK; }
-            st_w(kk, nn, rw[i]);
+            const uvec2 el = w_elem(i);
+            st_w(el.y, el.x, rw[i]);
         }
     }
 #endif
